@@ -1,0 +1,9 @@
+//! FitForAll's domain. Architecture invariant: nothing here does IO, reads the clock or draws
+//! random numbers; time and randomness are arguments.
+
+pub mod catalog;
+pub mod geo;
+pub mod hours;
+pub mod indicator;
+pub mod region;
+pub mod venue;
