@@ -1,1 +1,3 @@
-fn main(){}
+mod demo_data;
+
+fn main() {}

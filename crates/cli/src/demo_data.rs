@@ -1,0 +1,1 @@
+//! Demo data set (owned by the demo-data helper; see its brief).
