@@ -74,8 +74,6 @@ pub enum RegionCodeError {
     NoProvince(String),
     #[error("region code {0}: a 4-digit city code cannot end in 00")]
     CityEndsInZeros(String),
-    #[error("region code {0}: a 9-digit township/street code cannot end in 000")]
-    StreetEndsInZeros(String),
     #[error("region code {0} is a village-level code (村级); FitForAll stops at townships and streets")]
     VillageLevel(String),
 }
@@ -116,9 +114,6 @@ impl RegionCode {
         }
         if digits == 4 && text.ends_with("00") {
             return Err(RegionCodeError::CityEndsInZeros(text.to_string()));
-        }
-        if digits == 9 && text.ends_with("000") {
-            return Err(RegionCodeError::StreetEndsInZeros(text.to_string()));
         }
         if digits == 12 && !text.ends_with("000") {
             return Err(RegionCodeError::VillageLevel(text.to_string()));
@@ -427,6 +422,8 @@ mod tests {
         check_parse(" 330106 ", Ok(("330106000000", County)));
         check_parse("330106001", Ok(("330106001000", Street)));
         check_parse("330106001000", Ok(("330106001000", Street)));
+        // 9 digits ending in 000 name the county itself (the source data lists 金门县 so).
+        check_parse("350527000", Ok(("350527000000", County)));
     }
 
     #[test]
@@ -438,7 +435,6 @@ mod tests {
         check_parse("3301060011", Err(RegionCodeError::WrongLength(10)));
         check_parse("00", Err(RegionCodeError::NoProvince("00".into())));
         check_parse("3300", Err(RegionCodeError::CityEndsInZeros("3300".into())));
-        check_parse("330106000", Err(RegionCodeError::StreetEndsInZeros("330106000".into())));
         check_parse("330106001002", Err(RegionCodeError::VillageLevel("330106001002".into())));
     }
 

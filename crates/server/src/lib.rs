@@ -1,1 +1,13 @@
+//! FitForAll's HTTP edge: parses requests into domain types, asks the core, makes decisions
+//! durable through the store, renders JSON or pages.
 
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod import;
+pub mod metrics;
+pub mod params;
+pub mod reference;
+pub mod startup;
+pub mod state;
+pub mod web;

@@ -1,0 +1,103 @@
+//! The JSON API under `/api/v1`, and its OpenAPI document.
+
+use axum::Router;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub mod indicators;
+pub mod places;
+pub mod regions;
+pub mod venues;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/regions", get(regions::search))
+        .route("/api/v1/regions/{code}", get(regions::show))
+        .route("/api/v1/places", get(places::search))
+        .route("/api/v1/venues", get(venues::list).post(venues::create))
+        .route("/api/v1/venues.geojson", get(venues::list_geojson))
+        .route("/api/v1/venues/{id}", get(venues::show).put(venues::replace).delete(venues::remove))
+        .route("/api/v1/indicators/per-capita-sports-area", get(indicators::per_capita_sports_area_handler))
+        .fallback(api_not_found)
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no API endpoint at {}; see /api/v1/openapi.json", uri.path()))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "FitForAll API",
+        description = "Public fitness service system: regions, venues, indicators. Errors are JSON `{\"error\": {\"code\", \"message\", \"details\"}}`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        regions::search,
+        regions::show,
+        places::search,
+        venues::list,
+        venues::list_geojson,
+        venues::show,
+        venues::create,
+        venues::replace,
+        venues::remove,
+        indicators::per_capita_sports_area_handler,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "regions", description = "China's division codes, province → city → county → street"),
+        (name = "venues", description = "Public sports venues"),
+        (name = "indicators", description = "Indicators of the public fitness service system, with their definitions"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("admin_token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi_document())
+}
+
+/// `Json<T>` whose rejections are our JSON errors: 400 for bad JSON or fields, 413 for a body over
+/// the limit, 415 for a missing `Content-Type: application/json`.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let error = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "payload_too_large", "request body is larger than the limit"),
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(status, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"),
+                    _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", rejection.body_text()),
+                };
+                Err(error)
+            }
+        }
+    }
+}

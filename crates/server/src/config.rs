@@ -1,0 +1,37 @@
+//! Server settings. The binary merges defaults, a config file, environment variables and flags
+//! into one of these; the server never reads the environment itself.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// Bearer token guarding venue writes until accounts and roles land (issue 3). `None`: writes
+    /// are refused with 403.
+    pub admin_token: Option<String>,
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How often to check the database for changes made by other processes.
+    pub refresh_interval_ms: u64,
+    /// Show the demo banner on every page and in `/healthz`.
+    pub demo: bool,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://fitforall.db";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_REFRESH_INTERVAL_MS: u64 = 2_000;
+
+impl ServerConfig {
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> ServerConfig {
+        ServerConfig {
+            listen,
+            database_url: database_url.into(),
+            admin_token: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            refresh_interval_ms: DEFAULT_REFRESH_INTERVAL_MS,
+            demo: false,
+        }
+    }
+}

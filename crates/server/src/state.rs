@@ -1,0 +1,157 @@
+//! Shared application state: the store, and an in-memory snapshot of the reference data
+//! (region tree, population, venue catalog) that every read is answered from.
+//!
+//! Snapshots are immutable and swapped whole. A process's own writes update its snapshot at once;
+//! writes by other processes are noticed through the store's change counters, checked every
+//! `refresh_interval_ms` (so a second process sees them within that interval).
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use fitforall_core::catalog::VenueCatalog;
+use fitforall_core::indicator::PopulationTable;
+use fitforall_core::region::RegionTree;
+use fitforall_core::venue::{Venue, VenueId};
+use fitforall_store::{Store, StoreError, StoreResult};
+
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::reference::{self, Place};
+
+pub struct Snapshot {
+    pub regions: Arc<RegionTree>,
+    pub regions_version: i64,
+    pub population: Arc<PopulationTable>,
+    pub population_version: i64,
+    pub catalog: Arc<VenueCatalog>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: ServerConfig,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Serialises this process's venue writes so that snapshot updates apply in order.
+    venue_writes: tokio::sync::Mutex<()>,
+    metrics: Metrics,
+    places: Vec<Place>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the region hierarchy in the database is inconsistent: {0}")]
+    Regions(String),
+    #[error("the embedded reference data is broken: {0}")]
+    Reference(String),
+}
+
+impl AppState {
+    /// Loads the snapshot from the store. The region hierarchy must already be there (see
+    /// `startup::seed_regions_if_empty`).
+    pub async fn load(store: Store, config: ServerConfig) -> Result<AppState, StateError> {
+        let snapshot = load_snapshot(&store).await?;
+        let places = reference::embedded_places(&snapshot.regions).map_err(StateError::Reference)?;
+        let metrics = Metrics::new();
+        metrics.set_reference_sizes(snapshot.regions.len(), snapshot.catalog.len());
+        Ok(AppState {
+            inner: Arc::new(Inner { store, config, snapshot: RwLock::new(Arc::new(snapshot)), venue_writes: tokio::sync::Mutex::new(()), metrics, places }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn places(&self) -> &[Place] {
+        &self.inner.places
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.read().expect("snapshot lock poisoned").clone()
+    }
+
+    fn replace_snapshot(&self, snapshot: Snapshot) {
+        self.inner.metrics.set_reference_sizes(snapshot.regions.len(), snapshot.catalog.len());
+        *self.inner.snapshot.write().expect("snapshot lock poisoned") = Arc::new(snapshot);
+    }
+
+    /// Reloads whatever another process changed. Returns true when something was reloaded.
+    pub async fn refresh_if_stale(&self) -> Result<bool, StateError> {
+        let current = self.snapshot();
+        let store = self.store();
+        let regions_version = store.change_counter("regions").await?;
+        let population_version = store.change_counter("population").await?;
+        let venues_version = store.change_counter("venues").await?;
+        if regions_version == current.regions_version && population_version == current.population_version && venues_version == current.catalog.version() {
+            return Ok(false);
+        }
+        let _guard = self.inner.venue_writes.lock().await;
+        let snapshot = load_snapshot(store).await?;
+        tracing::info!(regions = snapshot.regions.len(), venues = snapshot.catalog.len(), "reference data reloaded");
+        self.replace_snapshot(snapshot);
+        Ok(true)
+    }
+
+    /// Writes a venue (insert or replace) and updates the catalog.
+    pub async fn save_venue(&self, venue: Venue, is_new: bool, now: DateTime<Utc>) -> StoreResult<()> {
+        let _guard = self.inner.venue_writes.lock().await;
+        let version = if is_new { self.store().insert_venue(&venue, now).await? } else { self.store().update_venue(&venue, now).await? };
+        self.apply_catalog_change(version, |catalog| catalog.with_upserted(venue, version)).await
+    }
+
+    pub async fn delete_venue(&self, id: &VenueId) -> StoreResult<()> {
+        let _guard = self.inner.venue_writes.lock().await;
+        let version = self.store().delete_venue(id).await?;
+        self.apply_catalog_change(version, |catalog| catalog.with_removed(id, version)).await
+    }
+
+    /// Applies a change incrementally when ours was the only write since the snapshot; reloads all
+    /// venues when another process wrote in between.
+    async fn apply_catalog_change(&self, version: i64, change: impl FnOnce(&VenueCatalog) -> VenueCatalog) -> StoreResult<()> {
+        let current = self.snapshot();
+        let catalog = if version == current.catalog.version() + 1 {
+            change(&current.catalog)
+        } else {
+            let (venues, version) = self.store().load_venues().await?;
+            VenueCatalog::new(venues, version)
+        };
+        self.replace_snapshot(Snapshot {
+            regions: current.regions.clone(),
+            regions_version: current.regions_version,
+            population: current.population.clone(),
+            population_version: current.population_version,
+            catalog: Arc::new(catalog),
+        });
+        Ok(())
+    }
+}
+
+async fn load_snapshot(store: &Store) -> Result<Snapshot, StateError> {
+    let regions_version = store.change_counter("regions").await?;
+    let regions = store.load_regions().await?;
+    let (tree, _) = RegionTree::build(regions).map_err(|error| StateError::Regions(error.to_string()))?;
+    let population_version = store.change_counter("population").await?;
+    let population = PopulationTable::new(store.load_population().await?);
+    let (venues, venues_version) = store.load_venues().await?;
+    Ok(Snapshot {
+        regions: Arc::new(tree),
+        regions_version,
+        population: Arc::new(population),
+        population_version,
+        catalog: Arc::new(VenueCatalog::new(venues, venues_version)),
+    })
+}
