@@ -1,3 +1,130 @@
-mod demo_data;
+//! The `fitforall` binary.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod demo;
+mod demo_data;
+mod import;
+mod indicators;
+mod settings;
+
+#[derive(Parser)]
+#[command(name = "fitforall", version, about = "FitForAll 全民健身: public venues, fitness testing and indicators for a region's public fitness service system")]
+struct Cli {
+    /// Config file (TOML); default ./fitforall.toml when present.
+    #[arg(long, global = true, env = "FITFORALL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "FITFORALL_LOG_FORMAT")]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve {
+        /// sqlite://PATH (default sqlite://fitforall.db, created and migrated) or postgres://…
+        #[arg(long, env = "FITFORALL_DATABASE_URL")]
+        database: Option<String>,
+        /// HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long, env = "FITFORALL_LISTEN")]
+        listen: Option<String>,
+        /// Bearer token allowing venue writes through the API (at least 16 characters).
+        #[arg(long, env = "FITFORALL_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
+    /// Build a fresh demo database (all regions, demo population, ~600 Zhejiang venues) and serve it.
+    Demo {
+        #[arg(long, env = "FITFORALL_LISTEN")]
+        listen: Option<String>,
+        /// Default sqlite://fitforall-demo.db (replaced on every start). Another database must be empty.
+        #[arg(long)]
+        database: Option<String>,
+        /// Seed of the generated data set.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Import reference data from a file. A file with errors imports nothing unless --skip-invalid.
+    Import {
+        #[command(subcommand)]
+        what: import::ImportKind,
+    },
+    /// Compute indicators.
+    Indicators {
+        #[command(subcommand)]
+        which: indicators::IndicatorCommand,
+    },
+    /// Benchmarks (results go to BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        which: bench::BenchCommand,
+    },
+}
+
+fn init_logging(format: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FITFORALL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    if format == Some("json") {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let file = match settings::read_file_settings(cli.config.as_deref()) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(cli.log_format.as_deref().or(file.log_format.as_deref()));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { database, listen, admin_token } => {
+                let config = settings::server_config(&file, settings::Overrides { listen, database_url: database, admin_token })?;
+                serve(config).await
+            }
+            Command::Demo { listen, database, seed } => demo::run(&file, listen, database, seed).await,
+            Command::Import { what } => import::run(what, &file).await,
+            Command::Indicators { which } => indicators::run(which, &file).await,
+            Command::Bench { which } => bench::run(which).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds the application, prints where it listens, serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: fitforall_server::config::ServerConfig) -> anyhow::Result<ExitCode> {
+    let database = fitforall_server::startup::redact(&config.database_url);
+    let application = fitforall_server::startup::Application::build(config).await?;
+    let snapshot = application.state.snapshot();
+    println!("  database: {database} ({} regions, {} venues)", snapshot.regions.len(), snapshot.catalog.len());
+    println!("FitForAll listening on http://{}", application.local_addr());
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    application.serve(fitforall_server::startup::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The database URL for commands that only need the store: flag, env, config file, default.
+pub fn database_url(flag: Option<String>, file: &settings::FileSettings) -> String {
+    flag.or_else(|| file.database_url.clone()).unwrap_or_else(|| fitforall_server::config::DEFAULT_DATABASE_URL.to_string())
+}
