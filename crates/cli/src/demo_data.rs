@@ -51,10 +51,7 @@ pub struct DemoData {
 /// `data/maps/zhejiang-cities.geojson`.
 pub fn generate(tree: &RegionTree, zhejiang_cities_geojson: &str, seed: u64) -> Result<DemoData, String> {
     let outlines = parse_city_features(zhejiang_cities_geojson)?;
-    let cities = CITIES
-        .iter()
-        .map(|profile| resolve_city(tree, &outlines, profile))
-        .collect::<Result<Vec<_>, _>>()?;
+    let cities = CITIES.iter().map(|profile| resolve_city(tree, &outlines, profile)).collect::<Result<Vec<_>, _>>()?;
     let weights = read_county_population(tree)?;
     let seats = read_county_seats(tree)?;
     let hotspots = read_hotspots()?;
@@ -67,10 +64,7 @@ pub fn generate(tree: &RegionTree, zhejiang_cities_geojson: &str, seed: u64) -> 
 /// The city outlines parsed from `zhejiang-cities.geojson` (Polygon and MultiPolygon features whose
 /// `id` is the city's code, e.g. "330100", and whose `properties.name` is its name).
 pub fn city_outlines(zhejiang_cities_geojson: &str) -> Result<Vec<(RegionCode, String, Area)>, String> {
-    Ok(parse_city_features(zhejiang_cities_geojson)?
-        .into_iter()
-        .map(|city| (city.code, city.name, city.area))
-        .collect())
+    Ok(parse_city_features(zhejiang_cities_geojson)?.into_iter().map(|city| (city.code, city.name, city.area)).collect())
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -100,15 +94,7 @@ const fn city(
     phone_first_digit: &'static str,
     phone_digits: usize,
 ) -> CityProfile {
-    CityProfile {
-        code,
-        population,
-        venues,
-        growth_percent,
-        phone_area_code,
-        phone_first_digit,
-        phone_digits,
-    }
+    CityProfile { code, population, venues, growth_percent, phone_area_code, phone_first_digit, phone_digits }
 }
 
 static CITIES: [CityProfile; 11] = [
@@ -144,15 +130,8 @@ struct DemoCity<'a> {
 
 fn resolve_city<'a>(tree: &'a RegionTree, outlines: &'a [CityFeature], profile: &'static CityProfile) -> Result<DemoCity<'a>, String> {
     let code = RegionCode::parse(profile.code).map_err(|error| format!("demo city code {}: {error}", profile.code))?;
-    let region = tree
-        .get(code)
-        .ok_or_else(|| format!("demo data: city {} is not in the region tree", profile.code))?;
-    let counties: Vec<&Region> = tree
-        .children(code)
-        .iter()
-        .filter_map(|child| tree.get(*child))
-        .filter(|child| child.level() == RegionLevel::County)
-        .collect();
+    let region = tree.get(code).ok_or_else(|| format!("demo data: city {} is not in the region tree", profile.code))?;
+    let counties: Vec<&Region> = tree.children(code).iter().filter_map(|child| tree.get(*child)).filter(|child| child.level() == RegionLevel::County).collect();
     if counties.is_empty() {
         return Err(format!("demo data: city {} ({}) has no counties in the region tree", profile.code, region.name));
     }
@@ -160,12 +139,7 @@ fn resolve_city<'a>(tree: &'a RegionTree, outlines: &'a [CityFeature], profile: 
         .iter()
         .find(|outline| outline.code == code)
         .ok_or_else(|| format!("demo data: the city outlines have no feature with id {} ({})", code.short(), region.name))?;
-    Ok(DemoCity {
-        profile,
-        region,
-        counties,
-        outline,
-    })
+    Ok(DemoCity { profile, region, counties, outline })
 }
 
 #[derive(serde::Deserialize)]
@@ -230,18 +204,8 @@ fn parse_city_features(geojson: &str) -> Result<Vec<CityFeature>, String> {
                 Geometry::Polygon(polygon) => vec![rings_of(polygon)?],
                 Geometry::MultiPolygon(polygons) => polygons.into_iter().map(rings_of).collect::<Result<_, _>>()?,
             };
-            let label = feature
-                .properties
-                .cp
-                .as_deref()
-                .and_then(position_pair)
-                .and_then(|[lng, lat]| LatLng::new(lat, lng).ok());
-            Ok(CityFeature {
-                code,
-                name,
-                area: Area { polygons },
-                label,
-            })
+            let label = feature.properties.cp.as_deref().and_then(position_pair).and_then(|[lng, lat]| LatLng::new(lat, lng).ok());
+            Ok(CityFeature { code, name, area: Area { polygons }, label })
         })
         .collect()
 }
@@ -336,13 +300,7 @@ fn read_hotspots() -> Result<Vec<Hotspot>, String> {
             if !(row.radius_km.is_finite() && row.radius_km > 0.0) {
                 return Err(problem(format!("radius_km must be a positive number, got {}", row.radius_km)));
             }
-            Ok(Hotspot {
-                name: row.name.clone(),
-                region,
-                centre,
-                radius_m: row.radius_km * 1000.0,
-                venues: row.venues,
-            })
+            Ok(Hotspot { name: row.name.clone(), region, centre, radius_m: row.radius_km * 1000.0, venues: row.venues })
         })
         .collect()
 }
@@ -364,11 +322,7 @@ fn generate_population(rng: &mut StdRng, cities: &[DemoCity], weights: &BTreeMap
             let growth_before = 1.0 + rng.random_range(low..=high) / 100.0;
             let growth_after = 1.0 + rng.random_range(low..=high) / 100.0;
             for (year, population) in [(BASE_YEAR - 1, base / growth_before), (BASE_YEAR, base), (BASE_YEAR + 1, base * growth_after)] {
-                records.push(PopulationRecord {
-                    region: county.code,
-                    year,
-                    population: population.round() as u64,
-                });
+                records.push(PopulationRecord { region: county.code, year, population: population.round() as u64 });
             }
         }
     }
@@ -380,10 +334,7 @@ fn county_weights(city: &DemoCity, weights: &BTreeMap<RegionCode, u64>) -> Resul
     city.counties
         .iter()
         .map(|county| {
-            weights
-                .get(&county.code)
-                .copied()
-                .ok_or_else(|| format!("{COUNTY_POPULATION_FILE}: no row for county {} ({})", county.code.short(), county.name))
+            weights.get(&county.code).copied().ok_or_else(|| format!("{COUNTY_POPULATION_FILE}: no row for county {} ({})", county.code.short(), county.name))
         })
         .collect()
 }
@@ -465,30 +416,19 @@ const PUBLIC: &[(OwnerKind, u32)] = &[(OwnerKind::Public, 1)];
 const SCHOOL: &[(OwnerKind, u32)] = &[(OwnerKind::School, 1)];
 const SOCIAL: &[(OwnerKind, u32)] = &[(OwnerKind::Social, 1)];
 
-const OUTDOOR_FREE: &[HoursOption] = &[
-    hours("24/7", "24/7", ""),
-    hours("Mo-Su 05:00-22:00", "Mo-Su 05:00-22:00", ""),
-    hours("Mo-Su 05:30-21:30", "Mo-Su 05:30-21:30", ""),
-];
-const PLAZA_FREE: &[HoursOption] = &[
-    hours("24/7", "24/7", ""),
-    hours("Mo-Su 05:00-22:00", "Mo-Su 05:00-22:00", ""),
-    hours("Mo-Su 05:30-22:30", "Mo-Su 05:30-22:30", ""),
-];
-const COURTS_FREE: &[HoursOption] = &[
-    hours("Mo-Su 06:00-22:00", "Mo-Su 06:00-22:00", ""),
-    hours("Mo-Su 05:30-21:30", "Mo-Su 05:30-21:30", ""),
-    hours("24/7", "24/7", ""),
-];
+const OUTDOOR_FREE: &[HoursOption] =
+    &[hours("24/7", "24/7", ""), hours("Mo-Su 05:00-22:00", "Mo-Su 05:00-22:00", ""), hours("Mo-Su 05:30-21:30", "Mo-Su 05:30-21:30", "")];
+const PLAZA_FREE: &[HoursOption] =
+    &[hours("24/7", "24/7", ""), hours("Mo-Su 05:00-22:00", "Mo-Su 05:00-22:00", ""), hours("Mo-Su 05:30-22:30", "Mo-Su 05:30-22:30", "")];
+const COURTS_FREE: &[HoursOption] =
+    &[hours("Mo-Su 06:00-22:00", "Mo-Su 06:00-22:00", ""), hours("Mo-Su 05:30-21:30", "Mo-Su 05:30-21:30", ""), hours("24/7", "24/7", "")];
 /// Free by day, a low fee for the floodlit evening.
 const FOOTBALL_CAGE: &[HoursOption] = &[
     hours("Mo-Su 06:00-22:00", "Mo-Su 06:00-17:00", "Mo-Su 17:00-22:00"),
     hours("Mo-Su 07:00-21:30", "Mo-Fr 07:00-16:00", "Mo-Fr 16:00-21:30; Sa-Su 07:00-21:30"),
 ];
-const TENNIS: &[HoursOption] = &[
-    hours("Mo-Su 07:00-22:00", "Mo-Fr 07:00-09:00", "Mo-Fr 09:00-22:00; Sa-Su 07:00-22:00"),
-    hours("Mo-Su 06:30-21:30", "", "Mo-Su 06:30-21:30"),
-];
+const TENNIS: &[HoursOption] =
+    &[hours("Mo-Su 07:00-22:00", "Mo-Fr 07:00-09:00", "Mo-Fr 09:00-22:00; Sa-Su 07:00-22:00"), hours("Mo-Su 06:30-21:30", "", "Mo-Su 06:30-21:30")];
 const INDOOR_COURTS: &[HoursOption] = &[
     hours("Mo-Su 09:00-22:00", "", "Mo-Fr 09:00-17:00"),
     hours("Mo-Fr 08:30-22:00; Sa-Su 08:00-22:00", "Mo-Fr 08:30-10:30", "Mo-Fr 10:30-17:00"),
@@ -503,11 +443,7 @@ const PEOPLES_GYM: &[HoursOption] = &[
 /// Free on weekday mornings (and lunchtimes), a low fee otherwise.
 const GYMNASIUM: &[HoursOption] = &[
     hours("Mo-Su 06:00-22:00", "Mo-Fr 06:00-08:00", "Mo-Fr 08:00-22:00; Sa-Su 06:00-22:00"),
-    hours(
-        "Mo-Su 06:30-21:30",
-        "Mo-Fr 06:30-08:30,12:00-13:30",
-        "Mo-Fr 08:30-12:00,13:30-21:30; Sa-Su 06:30-21:30",
-    ),
+    hours("Mo-Su 06:30-21:30", "Mo-Fr 06:30-08:30,12:00-13:30", "Mo-Fr 08:30-12:00,13:30-21:30; Sa-Su 06:30-21:30"),
     hours("Tu-Su 08:00-21:00", "Tu-Fr 08:00-10:00", "Tu-Fr 10:00-21:00; Sa-Su 08:00-21:00"),
 ];
 const STADIUM: &[HoursOption] = &[
@@ -524,34 +460,17 @@ const POOL: &[HoursOption] = &[
 ];
 /// Schools open to the public outside class hours: early mornings, evenings and weekends.
 const SCHOOL_OUTDOOR: &[HoursOption] = &[
-    hours(
-        "Mo-Fr 06:00-07:00,17:30-21:00; Sa-Su 06:00-20:00",
-        "Mo-Fr 06:00-07:00,17:30-21:00; Sa-Su 06:00-20:00",
-        "",
-    ),
+    hours("Mo-Fr 06:00-07:00,17:30-21:00; Sa-Su 06:00-20:00", "Mo-Fr 06:00-07:00,17:30-21:00; Sa-Su 06:00-20:00", ""),
     hours("Mo-Fr 17:00-20:30; Sa-Su 07:00-19:00", "Mo-Fr 17:00-20:30; Sa-Su 07:00-19:00", ""),
-    hours(
-        "Mo-Fr 18:00-21:00; Sa-Su 08:00-11:30,14:00-18:00",
-        "Mo-Fr 18:00-21:00; Sa-Su 08:00-11:30,14:00-18:00",
-        "",
-    ),
+    hours("Mo-Fr 18:00-21:00; Sa-Su 08:00-11:30,14:00-18:00", "Mo-Fr 18:00-21:00; Sa-Su 08:00-11:30,14:00-18:00", ""),
 ];
 const SCHOOL_INDOOR: &[HoursOption] = &[
-    hours(
-        "Mo-Fr 18:00-21:00; Sa-Su 08:00-21:00",
-        "Sa-Su 08:00-12:00",
-        "Mo-Fr 18:00-21:00; Sa-Su 12:00-21:00",
-    ),
+    hours("Mo-Fr 18:00-21:00; Sa-Su 08:00-21:00", "Sa-Su 08:00-12:00", "Mo-Fr 18:00-21:00; Sa-Su 12:00-21:00"),
     hours("Mo-Fr 17:30-21:00; Sa-Su 09:00-17:00", "", "Mo-Fr 17:30-21:00; Sa-Su 09:00-17:00"),
 ];
-const CLIMBING: &[HoursOption] = &[
-    hours("Mo-Fr 12:00-22:00; Sa-Su 09:00-22:00", "", "Mo-Fr 12:00-18:00"),
-    hours("Tu-Su 10:00-22:00", "", "Tu-Fr 10:00-17:00"),
-];
-const CHESS: &[HoursOption] = &[
-    hours("Mo-Su 08:30-11:30,13:30-17:30", "Mo-Su 08:30-11:30,13:30-17:30", ""),
-    hours("Tu-Su 08:00-20:00", "Tu-Su 08:00-20:00", ""),
-];
+const CLIMBING: &[HoursOption] = &[hours("Mo-Fr 12:00-22:00; Sa-Su 09:00-22:00", "", "Mo-Fr 12:00-18:00"), hours("Tu-Su 10:00-22:00", "", "Tu-Fr 10:00-17:00")];
+const CHESS: &[HoursOption] =
+    &[hours("Mo-Su 08:30-11:30,13:30-17:30", "Mo-Su 08:30-11:30,13:30-17:30", ""), hours("Tu-Su 08:00-20:00", "Tu-Su 08:00-20:00", "")];
 const MARTIAL_ARTS: &[HoursOption] = &[hours("Mo-Fr 16:00-21:00; Sa-Su 08:30-20:00", "", "Sa-Su 08:30-11:30")];
 
 /// Every kind of demo venue, with its relative frequency.
@@ -574,13 +493,7 @@ const KINDS: &[VenueKind] = {
         VenueKind {
             venue_type: VenueType::Gymnasium,
             weight: 5,
-            names: &[
-                (County, "体育馆"),
-                (County, "全民健身中心"),
-                (County, "体育中心体育馆"),
-                (Street, "文体中心"),
-                (StreetStem, "体育馆"),
-            ],
+            names: &[(County, "体育馆"), (County, "全民健身中心"), (County, "体育中心体育馆"), (Street, "文体中心"), (StreetStem, "体育馆")],
             sports: &[Basketball, Badminton],
             extra_sports: &[TableTennis, Volleyball, Fitness, MartialArts],
             setting: Setting::Indoor,
@@ -592,12 +505,7 @@ const KINDS: &[VenueKind] = {
         VenueKind {
             venue_type: VenueType::SwimmingPool,
             weight: 4,
-            names: &[
-                (County, "游泳馆"),
-                (County, "全民健身中心游泳馆"),
-                (StreetStem, "游泳馆"),
-                (StreetStem, "游泳健身中心"),
-            ],
+            names: &[(County, "游泳馆"), (County, "全民健身中心游泳馆"), (StreetStem, "游泳馆"), (StreetStem, "游泳健身中心")],
             sports: &[Swimming],
             extra_sports: &[Fitness],
             setting: Setting::Indoor,
@@ -693,12 +601,7 @@ const KINDS: &[VenueKind] = {
         VenueKind {
             venue_type: VenueType::FitnessPath,
             weight: 24,
-            names: &[
-                (Community, "全民健身路径"),
-                (Park, "全民健身路径"),
-                (Community, "健身点"),
-                (Street, "全民健身点"),
-            ],
+            names: &[(Community, "全民健身路径"), (Park, "全民健身路径"), (Community, "健身点"), (Street, "全民健身点")],
             sports: &[Fitness],
             extra_sports: &[Walking, TableTennis, TaiChi],
             setting: Setting::Outdoor,
@@ -746,13 +649,7 @@ const KINDS: &[VenueKind] = {
         VenueKind {
             venue_type: VenueType::Greenway,
             weight: 8,
-            names: &[
-                (CountyStem, "环城绿道"),
-                (StreetStem, "滨河绿道"),
-                (Park, "健身步道"),
-                (CountyStem, "登山健身步道"),
-                (StreetStem, "健身步道"),
-            ],
+            names: &[(CountyStem, "环城绿道"), (StreetStem, "滨河绿道"), (Park, "健身步道"), (CountyStem, "登山健身步道"), (StreetStem, "健身步道")],
             sports: &[Walking, Running],
             extra_sports: &[Cycling],
             setting: Setting::Outdoor,
@@ -764,12 +661,7 @@ const KINDS: &[VenueKind] = {
         VenueKind {
             venue_type: VenueType::FitnessPlaza,
             weight: 9,
-            names: &[
-                (Street, "全民健身广场"),
-                (StreetStem, "文化广场"),
-                (County, "全民健身广场"),
-                (Community, "健身广场"),
-            ],
+            names: &[(Street, "全民健身广场"), (StreetStem, "文化广场"), (County, "全民健身广场"), (Community, "健身广场")],
             sports: &[SquareDance, Fitness],
             extra_sports: &[TaiChi, Walking, Basketball],
             setting: Setting::Outdoor,
@@ -833,26 +725,8 @@ const STATUSES: [(VenueStatus, u32); 3] = [(VenueStatus::Open, 92), (VenueStatus
 /// Share of venues whose opening year is unknown.
 const UNKNOWN_OPENED_YEAR: f64 = 0.1;
 
-const PARK_WORDS: [&str; 18] = [
-    "人民",
-    "中山",
-    "滨江",
-    "滨河",
-    "湿地",
-    "森林",
-    "文化",
-    "城市",
-    "中央",
-    "儿童",
-    "东湖",
-    "西山",
-    "南山",
-    "北湖",
-    "江滨",
-    "青少年",
-    "运动",
-    "望江",
-];
+const PARK_WORDS: [&str; 18] =
+    ["人民", "中山", "滨江", "滨河", "湿地", "森林", "文化", "城市", "中央", "儿童", "东湖", "西山", "南山", "北湖", "江滨", "青少年", "运动", "望江"];
 const COMMUNITY_WORDS: [&str; 60] = [
     "朝晖", "和平", "新华", "文晖", "东园", "西园", "南苑", "北苑", "翠苑", "景华", "春江", "金桥", "银湖", "紫荆", "桂花", "梅园", "竹园", "兰苑", "锦绣",
     "幸福", "阳光", "和谐", "明珠", "华庭", "滨河", "青年", "红星", "胜利", "光明", "长庆", "东湖", "南塘", "北门", "西门", "城东", "城西", "城南", "城北",
@@ -904,18 +778,12 @@ fn pick<'a, const N: usize>(rng: &mut StdRng, items: &'a [&'a str; N]) -> &'a st
 }
 
 fn weighted_pick<T: Copy>(rng: &mut StdRng, items: &[(T, u32)], what: &str) -> Result<T, String> {
-    items
-        .choose_weighted(rng, |(_, weight)| *weight)
-        .map(|(item, _)| *item)
-        .map_err(|error| format!("demo {what}: {error}"))
+    items.choose_weighted(rng, |(_, weight)| *weight).map(|(item, _)| *item).map_err(|error| format!("demo {what}: {error}"))
 }
 
 /// A region name without its level suffix: 北山街道 → 北山, 景宁畲族自治县 → 景宁, 义乌市 → 义乌.
 fn stem(name: &str) -> &str {
-    let stripped = ["畲族自治县", "自治县", "街道", "区", "县", "市", "镇", "乡"]
-        .iter()
-        .find_map(|suffix| name.strip_suffix(suffix))
-        .unwrap_or(name);
+    let stripped = ["畲族自治县", "自治县", "街道", "区", "县", "市", "镇", "乡"].iter().find_map(|suffix| name.strip_suffix(suffix)).unwrap_or(name);
     if stripped.chars().count() >= 2 { stripped } else { name }
 }
 
@@ -933,12 +801,8 @@ struct Site<'a> {
 }
 
 /// The streets (街道, the urban sub-districts around the seat) of a county.
-fn urban_streets<'a>(tree: &'a RegionTree, county: RegionCode) -> Vec<&'a Region> {
-    tree.children(county)
-        .iter()
-        .filter_map(|code| tree.get(*code))
-        .filter(|street| street.name.ends_with("街道"))
-        .collect()
+fn urban_streets(tree: &RegionTree, county: RegionCode) -> Vec<&Region> {
+    tree.children(county).iter().filter_map(|code| tree.get(*code)).filter(|street| street.name.ends_with("街道")).collect()
 }
 
 fn generate_venues(
@@ -953,49 +817,21 @@ fn generate_venues(
     for city in cities {
         let shares = allocate(city.profile.venues, &county_weights(city, weights)?, MIN_VENUES_PER_COUNTY);
         for (county, count) in city.counties.iter().zip(shares) {
-            let centre = *seats
-                .get(&county.code)
-                .ok_or_else(|| format!("{COUNTY_SEATS_FILE}: no row for county {} ({})", county.code.short(), county.name))?;
+            let centre = *seats.get(&county.code).ok_or_else(|| format!("{COUNTY_SEATS_FILE}: no row for county {} ({})", county.code.short(), county.name))?;
             let radius_m = if county.name.ends_with('区') { DISTRICT_SCATTER_M } else { COUNTY_SCATTER_M };
-            batches.push((
-                Site {
-                    city,
-                    county,
-                    streets: urban_streets(tree, county.code),
-                    centre,
-                    radius_m,
-                },
-                count,
-            ));
+            batches.push((Site { city, county, streets: urban_streets(tree, county.code), centre, radius_m }, count));
         }
     }
     for hotspot in hotspots {
         let problem = |reason: &str| format!("{HOTSPOTS_FILE}: {}: region {} {reason}", hotspot.name, hotspot.region.short());
         let region = tree.get(hotspot.region).ok_or_else(|| problem("is not in the region tree"))?;
-        let city = cities
-            .iter()
-            .find(|city| city.region.code.contains(hotspot.region))
-            .ok_or_else(|| problem("is not in one of Zhejiang's 11 cities"))?;
+        let city = cities.iter().find(|city| city.region.code.contains(hotspot.region)).ok_or_else(|| problem("is not in one of Zhejiang's 11 cities"))?;
         let (county, streets) = match region.level() {
             RegionLevel::County => (region, urban_streets(tree, region.code)),
-            RegionLevel::Street => (
-                tree.parent(region.code)
-                    .and_then(|code| tree.get(code))
-                    .ok_or_else(|| problem("has no county"))?,
-                vec![region],
-            ),
+            RegionLevel::Street => (tree.parent(region.code).and_then(|code| tree.get(code)).ok_or_else(|| problem("has no county"))?, vec![region]),
             RegionLevel::Province | RegionLevel::City => return Err(problem("must be a county or a street")),
         };
-        batches.push((
-            Site {
-                city,
-                county,
-                streets,
-                centre: hotspot.centre,
-                radius_m: hotspot.radius_m,
-            },
-            hotspot.venues,
-        ));
+        batches.push((Site { city, county, streets, centre: hotspot.centre, radius_m: hotspot.radius_m }, hotspot.venues));
     }
 
     let mut used_names: BTreeMap<RegionCode, HashSet<String>> = BTreeMap::new();
@@ -1011,9 +847,7 @@ fn generate_venues(
 }
 
 fn generate_venue(rng: &mut StdRng, site: &Site, used_names: &mut HashSet<String>, id: VenueId) -> Result<Venue, String> {
-    let kind = KINDS
-        .choose_weighted(rng, |kind| kind.weight)
-        .map_err(|error| format!("demo venue kinds: {error}"))?;
+    let kind = KINDS.choose_weighted(rng, |kind| kind.weight).map_err(|error| format!("demo venue kinds: {error}"))?;
     let (street, name) = pick_name(rng, kind, site, used_names)?;
     let region = street.unwrap_or(site.county);
     let location = scatter(rng, site)?;
@@ -1022,18 +856,11 @@ fn generate_venue(rng: &mut StdRng, site: &Site, used_names: &mut HashSet<String
     let (min_area, max_area) = kind.area_m2;
     let sports_area_m2 = (rng.random_range(min_area..=max_area) / 10.0).round() * 10.0;
     let owner_kind = weighted_pick(rng, kind.owners, "owners")?;
-    let option = kind
-        .hours
-        .choose(rng)
-        .ok_or_else(|| format!("demo venue kind {} has no hours", kind.venue_type.slug()))?;
+    let option = kind.hours.choose(rng).ok_or_else(|| format!("demo venue kind {} has no hours", kind.venue_type.slug()))?;
     let parse_hours = |text: &str| WeeklyHours::parse(text).map_err(|error| format!("demo hours {text:?}: {error}"));
     let accessibility = accessibility(rng, kind.setting);
     let status = weighted_pick(rng, &STATUSES, "statuses")?;
-    let opened_year = if rng.random_bool(UNKNOWN_OPENED_YEAR) {
-        None
-    } else {
-        Some(rng.random_range(kind.opened_years.0..=kind.opened_years.1))
-    };
+    let opened_year = if rng.random_bool(UNKNOWN_OPENED_YEAR) { None } else { Some(rng.random_range(kind.opened_years.0..=kind.opened_years.1)) };
     let address = address(rng, site.city.region, site.county, street);
     let phone = phone(rng, site.city.profile);
     Ok(Venue {
@@ -1062,10 +889,7 @@ fn pick_name<'a>(rng: &mut StdRng, kind: &VenueKind, site: &Site<'a>, used: &mut
     let mut last = None;
     for _ in 0..NAME_ATTEMPTS {
         let street = site.streets.choose(rng).copied();
-        let (prefix, rest) = kind
-            .names
-            .choose(rng)
-            .ok_or_else(|| format!("demo venue kind {} has no names", kind.venue_type.slug()))?;
+        let (prefix, rest) = kind.names.choose(rng).ok_or_else(|| format!("demo venue kind {} has no names", kind.venue_type.slug()))?;
         let name = format!("{}{rest}", name_prefix(rng, *prefix, site.county, street));
         if used.insert(name.clone()) {
             return Ok((street, name));
@@ -1074,10 +898,7 @@ fn pick_name<'a>(rng: &mut StdRng, kind: &VenueKind, site: &Site<'a>, used: &mut
     }
     // Every attempt gave a name already used (only in a small county with many venues): number it.
     let (street, base) = last.ok_or("demo data: no name attempts")?;
-    let name = (2..)
-        .map(|number| format!("{base}{number}号"))
-        .find(|name| !used.contains(name))
-        .ok_or("demo data: no free name")?;
+    let name = (2..).map(|number| format!("{base}{number}号")).find(|name| !used.contains(name)).ok_or("demo data: no free name")?;
     used.insert(name.clone());
     Ok((street, name))
 }
@@ -1130,12 +951,7 @@ fn scatter(rng: &mut StdRng, site: &Site) -> Result<LatLng, String> {
         .into_iter()
         .flatten()
         .find(|point| outline.area.contains(*point))
-        .ok_or_else(|| {
-            format!(
-                "demo data: no point near {} ({:?}) lies inside the outline of {}",
-                site.county.name, site.centre, outline.name
-            )
-        })
+        .ok_or_else(|| format!("demo data: no point near {} ({:?}) lies inside the outline of {}", site.county.name, site.centre, outline.name))
 }
 
 fn accessibility(rng: &mut StdRng, setting: Setting) -> Vec<Accessibility> {
@@ -1144,12 +960,7 @@ fn accessibility(rng: &mut StdRng, setting: Setting) -> Vec<Accessibility> {
         Setting::Outdoor => [0.6, 0.25, 0.3, 0.0],
     };
     let features = [Accessibility::StepFree, Accessibility::Toilet, Accessibility::Parking, Accessibility::Elevator];
-    features
-        .into_iter()
-        .zip(chances)
-        .filter(|(_, chance)| rng.random_bool(*chance))
-        .map(|(feature, _)| feature)
-        .collect()
+    features.into_iter().zip(chances).filter(|(_, chance)| rng.random_bool(*chance)).map(|(feature, _)| feature).collect()
 }
 
 /// 杭州市西湖区北山街道体育场路128号; a county-level city (义乌市) is written without its prefecture.
@@ -1178,7 +989,8 @@ mod tests {
 
     const CITIES_GEOJSON: &str = include_str!("../../../data/maps/zhejiang-cities.geojson");
     const PLACES_CSV: &str = include_str!("../../../data/places.csv");
-    const SEED: u64 = 2023;
+    /// The `demo` command's default seed.
+    const SEED: u64 = 2026;
     const WEST_LAKE: (f64, f64) = (30.2431, 120.1503);
 
     static TREE: LazyLock<RegionTree> = LazyLock::new(|| {
@@ -1192,10 +1004,7 @@ mod tests {
         for text in files {
             for record in csv::Reader::from_reader(text.as_bytes()).records() {
                 let record = record.unwrap();
-                regions.push(Region {
-                    code: RegionCode::parse(&record[0]).unwrap(),
-                    name: record[1].to_string(),
-                });
+                regions.push(Region { code: RegionCode::parse(&record[0]).unwrap(), name: record[1].to_string() });
             }
         }
         RegionTree::build(regions).unwrap().0
@@ -1247,14 +1056,8 @@ mod tests {
             ("not json".to_string(), "not a GeoJSON FeatureCollection"),
             (feature("", square), "feature 0 (杭州市) has no id"),
             (feature(r#""id":"abc","#, square), "id \"abc\": region code must contain only digits"),
-            (
-                feature(r#""id":"330100","#, r#"{"type":"Point","coordinates":[120,30]}"#),
-                "unknown variant `Point`",
-            ),
-            (
-                feature(r#""id":"330100","#, r#"{"type":"Polygon","coordinates":[[[120],[121,30],[121,31]]]}"#),
-                "fewer than 2 numbers",
-            ),
+            (feature(r#""id":"330100","#, r#"{"type":"Point","coordinates":[120,30]}"#), "unknown variant `Point`"),
+            (feature(r#""id":"330100","#, r#"{"type":"Polygon","coordinates":[[[120],[121,30],[121,31]]]}"#), "fewer than 2 numbers"),
         ];
         for (input, expect) in cases {
             let error = city_outlines(&input).unwrap_err();
@@ -1271,21 +1074,11 @@ mod tests {
         let counties = counties();
         assert_eq!(counties.len(), 90);
         for county in &counties {
-            let seat = seats
-                .get(county)
-                .unwrap_or_else(|| panic!("{COUNTY_SEATS_FILE} has no row for {}", TREE.full_name(*county)));
+            let seat = seats.get(county).unwrap_or_else(|| panic!("{COUNTY_SEATS_FILE} has no row for {}", TREE.full_name(*county)));
             let city = TREE.parent(*county).unwrap();
-            assert!(
-                outline(city).contains(*seat),
-                "seat of {} {seat:?} is outside its city",
-                TREE.full_name(*county)
-            );
+            assert!(outline(city).contains(*seat), "seat of {} {seat:?} is outside its city", TREE.full_name(*county));
         }
-        assert_eq!(
-            seats.len(),
-            counties.len(),
-            "{COUNTY_SEATS_FILE} has rows for regions that are not Zhejiang counties"
-        );
+        assert_eq!(seats.len(), counties.len(), "{COUNTY_SEATS_FILE} has rows for regions that are not Zhejiang counties");
         let weights = read_county_population(&TREE).unwrap();
         assert!(counties.iter().all(|county| weights.contains_key(county)));
         assert_eq!(weights.len(), counties.len());
@@ -1299,34 +1092,19 @@ mod tests {
         for county in &counties {
             let years: Vec<u64> = [2022, 2023, 2024]
                 .iter()
-                .map(|year| {
-                    population
-                        .iter()
-                        .find(|record| record.region == *county && record.year == *year)
-                        .unwrap()
-                        .population
-                })
+                .map(|year| population.iter().find(|record| record.region == *county && record.year == *year).unwrap().population)
                 .collect();
             assert!(years[0] < years[1] && years[1] < years[2], "{}: {years:?} should grow", TREE.full_name(*county));
             assert!(years[1] > 50_000, "{}: {years:?}", TREE.full_name(*county));
         }
         let total = |within: RegionCode, year: u16| -> u64 {
-            population
-                .iter()
-                .filter(|record| record.year == year && within.contains(record.region))
-                .map(|record| record.population)
-                .sum()
+            population.iter().filter(|record| record.year == year && within.contains(record.region)).map(|record| record.population).sum()
         };
         let province = total(code("33"), 2023);
         assert!((60_000_000..=70_000_000).contains(&province), "Zhejiang 2023: {province}");
         for city in &CITIES {
             let actual = total(code(city.code), 2023) as f64;
-            assert!(
-                (actual / city.population as f64 - 1.0).abs() < 0.001,
-                "{}: {actual} vs {}",
-                city.code,
-                city.population
-            );
+            assert!((actual / city.population as f64 - 1.0).abs() < 0.001, "{}: {actual} vs {}", city.code, city.population);
         }
         // Hangzhou's urban districts are bigger than its rural counties.
         assert!(total(code("330109"), 2023) > 4 * total(code("330127"), 2023));
@@ -1354,31 +1132,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("{}: region {:?} is not in a Zhejiang city", venue.id, venue.region));
             assert!(TREE.contains(venue.region), "{}: {:?}", venue.id, venue.region);
             assert!(matches!(venue.region.level(), RegionLevel::County | RegionLevel::Street), "{}", venue.id);
-            assert!(
-                outline(city).contains(venue.location),
-                "{} {} at {:?} is outside {}",
-                venue.id,
-                venue.name,
-                venue.location,
-                TREE.full_name(city)
-            );
+            assert!(outline(city).contains(venue.location), "{} {} at {:?} is outside {}", venue.id, venue.name, venue.location, TREE.full_name(city));
             let profile = CITIES.iter().find(|profile| code(profile.code) == city).unwrap();
-            assert!(
-                venue.phone.starts_with(&format!("{}-", profile.phone_area_code)),
-                "{}: {}",
-                venue.id,
-                venue.phone
-            );
+            assert!(venue.phone.starts_with(&format!("{}-", profile.phone_area_code)), "{}: {}", venue.id, venue.phone);
             assert_eq!(venue.phone.len(), 5 + profile.phone_digits, "{}: {}", venue.id, venue.phone);
-            let county = TREE
-                .get(
-                    venue
-                        .region
-                        .parent_by_digits()
-                        .filter(|_| venue.region.level() == RegionLevel::Street)
-                        .unwrap_or(venue.region),
-                )
-                .unwrap();
+            let county = TREE.get(venue.region.parent_by_digits().filter(|_| venue.region.level() == RegionLevel::Street).unwrap_or(venue.region)).unwrap();
             assert!(venue.address.contains(&county.name), "{}: {}", venue.id, venue.address);
         }
     }
@@ -1388,17 +1146,8 @@ mod tests {
         let mut names = HashSet::new();
         for (index, venue) in DATA.venues.iter().enumerate() {
             assert_eq!(venue.id.as_str(), format!("demo-{:04}", index + 1));
-            let county = if venue.region.level() == RegionLevel::Street {
-                venue.region.parent_by_digits().unwrap()
-            } else {
-                venue.region
-            };
-            assert!(
-                names.insert((county, venue.name.clone())),
-                "{} is used twice in {}",
-                venue.name,
-                TREE.full_name(county)
-            );
+            let county = if venue.region.level() == RegionLevel::Street { venue.region.parent_by_digits().unwrap() } else { venue.region };
+            assert!(names.insert((county, venue.name.clone())), "{} is used twice in {}", venue.name, TREE.full_name(county));
             assert!(!venue.name.ends_with("号"), "{}: every name attempt collided", venue.name);
         }
     }
@@ -1431,12 +1180,7 @@ mod tests {
             let (_, min, max) = areas.iter().find(|(venue_type, _, _)| *venue_type == venue.venue_type).unwrap();
             assert!((*min..=*max).contains(&venue.sports_area_m2), "{}: {} m²", venue.name, venue.sports_area_m2);
             assert!(!venue.sports.is_empty());
-            assert_eq!(
-                venue.owner_kind == OwnerKind::School,
-                venue.venue_type == VenueType::SchoolVenue,
-                "{}",
-                venue.name
-            );
+            assert_eq!(venue.owner_kind == OwnerKind::School, venue.venue_type == VenueType::SchoolVenue, "{}", venue.name);
             if venue.venue_type == VenueType::SwimmingPool {
                 assert!(venue.free_hours.is_never() && venue.low_fee_hours == venue.opening_hours, "{}", venue.name);
             }
@@ -1457,11 +1201,7 @@ mod tests {
     #[test]
     fn demo_data_hours_options_are_consistent() {
         for kind in KINDS {
-            assert!(
-                !kind.names.is_empty() && !kind.hours.is_empty() && !kind.sports.is_empty(),
-                "{}",
-                kind.venue_type.slug()
-            );
+            assert!(!kind.names.is_empty() && !kind.hours.is_empty() && !kind.sports.is_empty(), "{}", kind.venue_type.slug());
             for option in kind.hours {
                 let opening = WeeklyHours::parse(option.opening).unwrap();
                 let free = WeeklyHours::parse(option.free).unwrap();
@@ -1483,11 +1223,7 @@ mod tests {
         for weekday in 0..7 {
             for hour in 0..24u16 {
                 let minute = hour * 60 + 30;
-                let free = DATA
-                    .venues
-                    .iter()
-                    .filter(|venue| venue.status == VenueStatus::Open && venue.free_hours.contains(weekday, minute))
-                    .count();
+                let free = DATA.venues.iter().filter(|venue| venue.status == VenueStatus::Open && venue.free_hours.contains(weekday, minute)).count();
                 assert!(free >= 20, "day {weekday} {hour}:30: only {free} venues free");
             }
         }
@@ -1497,11 +1233,7 @@ mod tests {
     fn demo_data_has_40_venues_near_west_lake() {
         let west_lake = point(WEST_LAKE.0, WEST_LAKE.1);
         for seed in [SEED, 0, 1, 42] {
-            let data = if seed == SEED {
-                DATA.clone()
-            } else {
-                generate(&TREE, CITIES_GEOJSON, seed).unwrap()
-            };
+            let data = if seed == SEED { DATA.clone() } else { generate(&TREE, CITIES_GEOJSON, seed).unwrap() };
             let near = data.venues.iter().filter(|venue| venue.location.distance_m(west_lake) <= 5_000.0).count();
             assert!(near >= 40, "seed {seed}: {near} venues within 5 km of West Lake");
         }
@@ -1509,12 +1241,7 @@ mod tests {
 
     #[test]
     fn demo_data_generate_reports_missing_inputs() {
-        let without_zhejiang = RegionTree::build(vec![Region {
-            code: code("11"),
-            name: "北京市".into(),
-        }])
-        .unwrap()
-        .0;
+        let without_zhejiang = RegionTree::build(vec![Region { code: code("11"), name: "北京市".into() }]).unwrap().0;
         let error = generate(&without_zhejiang, CITIES_GEOJSON, SEED).unwrap_err();
         assert!(error.contains("city 3301 is not in the region tree"), "{error}");
         let mut collection: serde_json::Value = serde_json::from_str(CITIES_GEOJSON).unwrap();
@@ -1525,13 +1252,8 @@ mod tests {
 
     #[test]
     fn demo_data_allocate_splits_by_weight_with_a_minimum() {
-        let cases: [(usize, &[u64], usize, &[usize]); 5] = [
-            (10, &[1, 1], 2, &[5, 5]),
-            (10, &[3, 1], 2, &[7, 3]),
-            (11, &[1, 1, 1], 2, &[4, 4, 3]),
-            (3, &[5, 5], 2, &[2, 2]),
-            (7, &[0, 0], 1, &[1, 1]),
-        ];
+        let cases: [(usize, &[u64], usize, &[usize]); 5] =
+            [(10, &[1, 1], 2, &[5, 5]), (10, &[3, 1], 2, &[7, 3]), (11, &[1, 1, 1], 2, &[4, 4, 3]), (3, &[5, 5], 2, &[2, 2]), (7, &[0, 0], 1, &[1, 1])];
         for (total, weights, minimum, expect) in cases {
             assert_eq!(allocate(total, weights, minimum), expect, "{total} over {weights:?}");
         }
@@ -1539,14 +1261,9 @@ mod tests {
 
     #[test]
     fn demo_data_stem_strips_level_suffixes() {
-        for (name, expect) in [
-            ("北山街道", "北山"),
-            ("西湖区", "西湖"),
-            ("义乌市", "义乌"),
-            ("景宁畲族自治县", "景宁"),
-            ("千岛湖镇", "千岛湖"),
-            ("城区", "城区"),
-        ] {
+        for (name, expect) in
+            [("北山街道", "北山"), ("西湖区", "西湖"), ("义乌市", "义乌"), ("景宁畲族自治县", "景宁"), ("千岛湖镇", "千岛湖"), ("城区", "城区")]
+        {
             assert_eq!(stem(name), expect);
         }
     }
@@ -1573,25 +1290,10 @@ mod tests {
             assert_eq!(county.level(), RegionLevel::County, "{}", place.name_zh);
             assert!(TREE.contains(county), "{}: {} is not in the tree", place.name_zh, place.region_code);
             let city = TREE.parent(county).unwrap();
-            assert!(
-                outline(city).contains(point(place.lat, place.lng)),
-                "{} is outside {}",
-                place.name_zh,
-                TREE.full_name(city)
-            );
+            assert!(outline(city).contains(point(place.lat, place.lng)), "{} is outside {}", place.name_zh, TREE.full_name(city));
         }
-        for required in [
-            "西湖",
-            "武林广场",
-            "杭州东站",
-            "黄龙体育中心",
-            "杭州奥体中心",
-            "西溪湿地",
-            "钱江新城",
-            "滨江",
-            "萧山国际机场",
-            "浙江大学紫金港校区",
-        ] {
+        for required in ["西湖", "武林广场", "杭州东站", "黄龙体育中心", "杭州奥体中心", "西溪湿地", "钱江新城", "滨江", "萧山国际机场", "浙江大学紫金港校区"]
+        {
             assert!(names.contains(required), "{required} is missing");
         }
         let west_lake = places.iter().find(|place| place.name_zh == "西湖").unwrap();

@@ -1,0 +1,104 @@
+//! The binary as a user runs it: imports with row-level reports, all-or-nothing, idempotent; the
+//! indicator table. On SQLite, and on PostgreSQL when FITFORALL_TEST_DATABASE_URL is set.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use fitforall_store::testing::TestDatabase;
+
+fn fitforall(database: &TestDatabase, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fitforall"))
+        .args(args)
+        .env("FITFORALL_DATABASE_URL", &database.url)
+        .env("FITFORALL_LOG", "warn")
+        .output()
+        .expect("run fitforall")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+fn write(directory: &Path, name: &str, contents: &str) -> String {
+    let path = directory.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path.display().to_string()
+}
+
+const VENUES_WITH_ERRORS: &str = "\
+id,name,region_code,lat,lng,type,sports_area_m2,sports,opening_hours,free_hours
+hz-1,西湖体育馆,330106,30.2600,120.1300,gymnasium,3000,badminton;basketball,Mo-Su 06:00-22:00,Mo-Fr 06:00-08:00
+hz-2,黄龙健身路径,330106,30.2700,120.1400,fitness_path,400,fitness,24/7,24/7
+hz-3,坏行,330106,abc,120.1400,fitness_path,400,fitness,24/7,24/7
+hz-1,重复,330106,30.2600,120.1300,gymnasium,3000,,,
+";
+
+fn import_story(database: &TestDatabase) {
+    let label = database.label;
+    let directory = tempfile::tempdir().unwrap();
+    let venues = write(directory.path(), "venues.csv", VENUES_WITH_ERRORS);
+
+    let output = fitforall(database, &["import", "venues", &venues]);
+    assert!(!output.status.success(), "{label}: {}", text(&output));
+    let report = text(&output);
+    assert!(report.contains("line 4, column lat: expected a number, got \"abc\""), "{label}: {report}");
+    assert!(report.contains("line 5, column id: duplicate id hz-1 (first on line 2)"), "{label}: {report}");
+    assert!(report.contains("4 rows read, 2 valid, 2 invalid"), "{label}: {report}");
+    assert!(report.contains("nothing imported"), "{label}: {report}");
+
+    let output = fitforall(database, &["import", "venues", &venues, "--skip-invalid"]);
+    assert!(output.status.success(), "{label}: {}", text(&output));
+    assert!(text(&output).contains("imported: 2 inserted, 0 updated, 0 unchanged"), "{label}: {}", text(&output));
+    let output = fitforall(database, &["import", "venues", &venues, "--skip-invalid"]);
+    assert!(text(&output).contains("imported: 0 inserted, 0 updated, 2 unchanged"), "{label}: re-import changes nothing: {}", text(&output));
+
+    let geojson = write(
+        directory.path(),
+        "venues.geojson",
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"hz-2","geometry":{"type":"Point","coordinates":[120.14,30.27]},
+            "properties":{"name":"黄龙健身路径（改）","region_code":"330106","type":"fitness_path","sports_area_m2":500,"sports":["fitness"],"opening_hours":"24/7","free_hours":"24/7"}}]}"#,
+    );
+    let output = fitforall(database, &["import", "venues", &geojson]);
+    assert!(text(&output).contains("imported: 0 inserted, 1 updated, 0 unchanged"), "{label}: {}", text(&output));
+
+    let population = write(directory.path(), "population.csv", "region_code,year,population\n330106,2023,1150000\n330102,2023,1350000\n");
+    let output = fitforall(database, &["import", "population", &population]);
+    assert!(text(&output).contains("imported: 2 inserted, 0 updated, 0 unchanged"), "{label}: {}", text(&output));
+    let bad_population = write(directory.path(), "bad.csv", "region_code,year,people\n330106,2023,5\n");
+    let output = fitforall(database, &["import", "population", &bad_population]);
+    assert!(!output.status.success(), "{label}");
+    assert!(text(&output).contains("line 1, column population: missing column"), "{label}: {}", text(&output));
+
+    let regions = write(directory.path(), "regions.csv", "code,name\n330106,西湖区\n");
+    let output = fitforall(database, &["import", "regions", &regions]);
+    assert!(text(&output).contains("imported: 0 inserted, 0 updated, 1 unchanged"), "{label}: {}", text(&output));
+
+    let output = fitforall(database, &["indicators", "per-capita-area", "--region", "3301", "--format", "csv"]);
+    assert!(output.status.success(), "{label}: {}", text(&output));
+    let csv = String::from_utf8_lossy(&output.stdout);
+    assert!(csv.starts_with("region_code,name,venues,sports_area_m2,population,m2_per_person\n3301,杭州市,2,3500,2500000*,0.0014\n"), "{label}: {csv}");
+    assert!(csv.contains("330106,西湖区,2,3500,1150000,0.0030\n"), "{label}: {csv}");
+    let output = fitforall(database, &["indicators", "per-capita-area", "--region", "3399"]);
+    assert!(!output.status.success());
+    assert!(text(&output).contains("region 3399 does not exist"), "{label}: {}", text(&output));
+}
+
+#[tokio::test]
+async fn imports_and_indicators_on_every_backend() {
+    for database in TestDatabase::all().await {
+        tokio::task::spawn_blocking(move || import_story(&database)).await.unwrap();
+    }
+}
+
+#[test]
+fn missing_file_and_bad_config_are_clear_errors() {
+    let database = TestDatabase::sqlite();
+    let output = fitforall(&database, &["import", "venues", "/nonexistent/venues.csv"]);
+    assert!(!output.status.success());
+    assert!(text(&output).contains("cannot open /nonexistent/venues.csv"), "{}", text(&output));
+    let directory = tempfile::tempdir().unwrap();
+    let config = write(directory.path(), "bad.toml", "listen_addr = 1\n");
+    let output = fitforall(&database, &["--config", &config, "indicators", "per-capita-area", "--region", "33"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("unknown field `listen_addr`"), "{}", text(&output));
+}
