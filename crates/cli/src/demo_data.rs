@@ -63,7 +63,8 @@ pub fn generate(tree: &RegionTree, zhejiang_cities_geojson: &str, seed: u64) -> 
 
 /// The city outlines parsed from `zhejiang-cities.geojson` (Polygon and MultiPolygon features whose
 /// `id` is the city's code, e.g. "330100", and whose `properties.name` is its name).
-pub fn city_outlines(zhejiang_cities_geojson: &str) -> Result<Vec<(RegionCode, String, Area)>, String> {
+#[cfg(test)]
+fn city_outlines(zhejiang_cities_geojson: &str) -> Result<Vec<(RegionCode, String, Area)>, String> {
     Ok(parse_city_features(zhejiang_cities_geojson)?.into_iter().map(|city| (city.code, city.name, city.area)).collect())
 }
 

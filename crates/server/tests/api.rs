@@ -239,8 +239,8 @@ async fn per_capita_story(database: &TestDatabase) {
     assert_eq!(status, 404, "{label}");
     assert_eq!(error_message(&body), "no population data for region 3301 or any region below it; import population first");
     for (id, region) in [("a", "330106"), ("b", "330106002"), ("c", "330102")] {
-        let (status, _) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &venue_body(id, 30.25, 120.15, region)).await;
-        assert_eq!(status, 201, "{label}: {_reply}");
+        let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &venue_body(id, 30.25, 120.15, region)).await;
+        assert_eq!(status, 201, "{label}: {reply}");
     }
     let code = |text: &str| RegionCode::parse(text).unwrap();
     let population = [
