@@ -78,7 +78,8 @@ fn report_errors<T>(path: &Path, report: &ImportReport<T>) {
 fn check_report<T>(path: &Path, report: &ImportReport<T>, skip_invalid: bool) -> bool {
     report_errors(path, report);
     let invalid = report.invalid_rows();
-    let file_level_error = report.errors.iter().any(|error| matches!(error.location, import::RowLocation::File) || error.location == import::RowLocation::Line(1));
+    let file_level_error =
+        report.errors.iter().any(|error| matches!(error.location, import::RowLocation::File) || error.location == import::RowLocation::Line(1));
     println!("{}: {} rows read, {} valid, {} invalid", path.display(), report.rows_read, report.rows.len(), invalid);
     if file_level_error {
         println!("nothing imported: the file itself is not usable (see the errors above)");

@@ -13,7 +13,11 @@ mod indicators;
 mod settings;
 
 #[derive(Parser)]
-#[command(name = "fitforall", version, about = "FitForAll 全民健身: public venues, fitness testing and indicators for a region's public fitness service system")]
+#[command(
+    name = "fitforall",
+    version,
+    about = "FitForAll 全民健身: public venues, fitness testing and indicators for a region's public fitness service system"
+)]
 struct Cli {
     /// Config file (TOML); default ./fitforall.toml when present.
     #[arg(long, global = true, env = "FITFORALL_CONFIG")]

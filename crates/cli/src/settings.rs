@@ -44,10 +44,10 @@ pub fn server_config(file: &FileSettings, overrides: Overrides) -> anyhow::Resul
     let listen: SocketAddr = listen_text.parse().with_context(|| format!("listen address {listen_text:?} is not HOST:PORT, e.g. 127.0.0.1:8080"))?;
     let database_url = overrides.database_url.or_else(|| file.database_url.clone()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
     let admin_token = overrides.admin_token.or_else(|| file.admin_token.clone()).filter(|token| !token.is_empty());
-    if let Some(token) = &admin_token {
-        if token.len() < 16 {
-            bail!("the admin token must be at least 16 characters");
-        }
+    if let Some(token) = &admin_token
+        && token.len() < 16
+    {
+        bail!("the admin token must be at least 16 characters");
     }
     let mut config = ServerConfig::new(listen, database_url);
     config.admin_token = admin_token;

@@ -25,10 +25,7 @@ pub struct LocalMoment {
 impl LocalMoment {
     pub fn from_naive(moment: chrono::NaiveDateTime) -> LocalMoment {
         use chrono::{Datelike, Timelike};
-        LocalMoment {
-            weekday: moment.weekday().num_days_from_monday() as usize,
-            minute_of_day: (moment.hour() * 60 + moment.minute()) as u16,
-        }
+        LocalMoment { weekday: moment.weekday().num_days_from_monday() as usize, minute_of_day: (moment.hour() * 60 + moment.minute()) as u16 }
     }
 }
 
@@ -164,10 +161,11 @@ impl VenueCatalog {
             if query.free_at.is_some_and(|at| !venue.free_hours.contains(at.weekday, at.minute_of_day)) {
                 return false;
             }
-            if let Some(text) = &text {
-                if !venue.name.to_lowercase().contains(text) && !venue.address.to_lowercase().contains(text) {
-                    return false;
-                }
+            if let Some(text) = &text
+                && !venue.name.to_lowercase().contains(text)
+                && !venue.address.to_lowercase().contains(text)
+            {
+                return false;
             }
             true
         };

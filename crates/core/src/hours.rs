@@ -67,11 +67,7 @@ impl WeeklyHours {
         let mut hours = WeeklyHours::never();
         for rule in text.split(';').map(str::trim).filter(|rule| !rule.is_empty()) {
             let (days, ranges_text) = split_rule(rule)?;
-            let ranges = if ranges_text.eq_ignore_ascii_case("off") || ranges_text == "休息" {
-                Vec::new()
-            } else {
-                parse_ranges(rule, ranges_text)?
-            };
+            let ranges = if ranges_text.eq_ignore_ascii_case("off") || ranges_text == "休息" { Vec::new() } else { parse_ranges(rule, ranges_text)? };
             for day in days {
                 hours.days[day] = ranges.clone();
             }

@@ -198,12 +198,22 @@ mod tests {
     #[test]
     fn effective_population_falls_back_to_children() {
         let tree = tree();
-        let table = PopulationTable::new([record("330106", 2023, 1_000), record("330102", 2023, 500), record("3302", 2023, 2_000), record("3301", 2022, 1_400)]);
+        let table =
+            PopulationTable::new([record("330106", 2023, 1_000), record("330102", 2023, 500), record("3302", 2023, 2_000), record("3301", 2022, 1_400)]);
         let figure = |region: &str, year| table.effective(&tree, code(region), year);
-        assert_eq!(figure("3301", 2023), Some(PopulationFigure { population: 1_500, source: PopulationSource::SumOfChildren { children_with_data: 2, children_missing: 0 } }));
+        assert_eq!(
+            figure("3301", 2023),
+            Some(PopulationFigure { population: 1_500, source: PopulationSource::SumOfChildren { children_with_data: 2, children_missing: 0 } })
+        );
         assert_eq!(figure("3301", 2022), Some(PopulationFigure { population: 1_400, source: PopulationSource::Own }));
-        assert_eq!(figure("33", 2023), Some(PopulationFigure { population: 3_500, source: PopulationSource::SumOfChildren { children_with_data: 2, children_missing: 0 } }));
-        assert_eq!(figure("33", 2022), Some(PopulationFigure { population: 1_400, source: PopulationSource::SumOfChildren { children_with_data: 1, children_missing: 1 } }));
+        assert_eq!(
+            figure("33", 2023),
+            Some(PopulationFigure { population: 3_500, source: PopulationSource::SumOfChildren { children_with_data: 2, children_missing: 0 } })
+        );
+        assert_eq!(
+            figure("33", 2022),
+            Some(PopulationFigure { population: 1_400, source: PopulationSource::SumOfChildren { children_with_data: 1, children_missing: 1 } })
+        );
         assert_eq!(figure("330106001", 2023), None);
         assert_eq!(table.latest_year(&tree, code("3302")), Some(2023));
         assert_eq!(table.latest_year(&tree, code("330106001")), None);

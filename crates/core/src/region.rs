@@ -78,21 +78,8 @@ pub enum RegionCodeError {
     VillageLevel(String),
 }
 
-const TEN_POW: [u64; 13] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    1_000_000_000,
-    10_000_000_000,
-    100_000_000_000,
-    1_000_000_000_000,
-];
+const TEN_POW: [u64; 13] =
+    [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000, 100_000_000_000, 1_000_000_000_000];
 
 impl RegionCode {
     /// Parses any accepted form: 2 (province), 4 (city), 6 (GB/T 2260: province, city or county),
@@ -124,11 +111,11 @@ impl RegionCode {
 
     /// The level read off the digits: trailing zero groups decide.
     pub fn level(self) -> RegionLevel {
-        if self.0 % TEN_POW[10] == 0 {
+        if self.0.is_multiple_of(TEN_POW[10]) {
             RegionLevel::Province
-        } else if self.0 % TEN_POW[8] == 0 {
+        } else if self.0.is_multiple_of(TEN_POW[8]) {
             RegionLevel::City
-        } else if self.0 % TEN_POW[6] == 0 {
+        } else if self.0.is_multiple_of(TEN_POW[6]) {
             RegionLevel::County
         } else {
             RegionLevel::Street
@@ -283,11 +270,7 @@ impl RegionTree {
                 None if code.level() == RegionLevel::Province => roots.push(code),
                 None => {
                     let node = &nodes[&code];
-                    return Err(RegionTreeError::Orphan {
-                        code: code.full(),
-                        name: node.region.name.clone(),
-                        province: code.province_code(),
-                    });
+                    return Err(RegionTreeError::Orphan { code: code.full(), name: node.region.name.clone(), province: code.province_code() });
                 }
             }
         }
@@ -486,10 +469,7 @@ mod tests {
             ("441900", "东莞市"),
             ("441900003", "东城街道"),
         ];
-        let regions = raw
-            .iter()
-            .map(|(code, name)| Region { code: RegionCode::parse(code).unwrap(), name: name.to_string() })
-            .collect();
+        let regions = raw.iter().map(|(code, name)| Region { code: RegionCode::parse(code).unwrap(), name: name.to_string() }).collect();
         RegionTree::build(regions).unwrap().0
     }
 

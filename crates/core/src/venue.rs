@@ -322,15 +322,15 @@ impl VenueInput {
                 None
             }
         };
-        if let (Some(opening), Some(free)) = (&opening_hours, &free_hours) {
-            if free.intersect(opening) != *free {
-                errors.push(FieldError::new("free_hours", "must lie within opening_hours"));
-            }
+        if let (Some(opening), Some(free)) = (&opening_hours, &free_hours)
+            && free.intersect(opening) != *free
+        {
+            errors.push(FieldError::new("free_hours", "must lie within opening_hours"));
         }
-        if let (Some(opening), Some(low_fee)) = (&opening_hours, &low_fee_hours) {
-            if low_fee.intersect(opening) != *low_fee {
-                errors.push(FieldError::new("low_fee_hours", "must lie within opening_hours"));
-            }
+        if let (Some(opening), Some(low_fee)) = (&opening_hours, &low_fee_hours)
+            && low_fee.intersect(opening) != *low_fee
+        {
+            errors.push(FieldError::new("low_fee_hours", "must lie within opening_hours"));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -398,7 +398,14 @@ fn required_enum<T>(errors: &mut Vec<FieldError>, field: &'static str, value: Op
     }
 }
 
-fn optional_enum<T>(errors: &mut Vec<FieldError>, field: &'static str, value: Option<&str>, parse: fn(&str) -> Option<T>, slugs: fn() -> String, default: T) -> T
+fn optional_enum<T>(
+    errors: &mut Vec<FieldError>,
+    field: &'static str,
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    slugs: fn() -> String,
+    default: T,
+) -> T
 where
     T: Copy,
 {
@@ -408,7 +415,13 @@ where
     }
 }
 
-fn parse_list<T: PartialEq>(errors: &mut Vec<FieldError>, field: &'static str, value: Option<&ListInput>, parse: fn(&str) -> Option<T>, slugs: fn() -> String) -> Option<Vec<T>> {
+fn parse_list<T: PartialEq>(
+    errors: &mut Vec<FieldError>,
+    field: &'static str,
+    value: Option<&ListInput>,
+    parse: fn(&str) -> Option<T>,
+    slugs: fn() -> String,
+) -> Option<Vec<T>> {
     let Some(value) = value else { return Some(Vec::new()) };
     let mut out = Vec::new();
     for item in value.items() {
@@ -527,7 +540,13 @@ mod tests {
         check_errors(|raw| raw.region_code = Some("33x".into()), &[("region_code", "region code must contain only digits, got \"33x\"")]);
         check_errors(|raw| raw.lat = Some(95.0), &[("lat", "latitude must be a number between -90 and 90, got 95")]);
         check_errors(|raw| raw.lng = None, &[("lng", "is required")]);
-        check_errors(|raw| raw.venue_type = Some("castle".into()), &[("type", "unknown value \"castle\" (one of: stadium, gymnasium, swimming_pool, ball_courts, fitness_path, peoples_gym, school_venue, greenway, fitness_plaza, other)")]);
+        check_errors(
+            |raw| raw.venue_type = Some("castle".into()),
+            &[(
+                "type",
+                "unknown value \"castle\" (one of: stadium, gymnasium, swimming_pool, ball_courts, fitness_path, peoples_gym, school_venue, greenway, fitness_plaza, other)",
+            )],
+        );
         check_errors(|raw| raw.sports_area_m2 = Some(-1.0), &[("sports_area_m2", "must be a number ≥ 0, got -1")]);
         check_errors(|raw| raw.free_hours = Some("Mo 05:00-07:00".into()), &[("free_hours", "must lie within opening_hours")]);
         check_errors(|raw| raw.opened_year = Some(1800), &[("opened_year", "must be between 1900 and 2100, got 1800")]);
@@ -536,7 +555,13 @@ mod tests {
                 raw.name = None;
                 raw.sports = Some(ListInput::Items(vec!["curling".into()]));
             },
-            &[("name", "is required"), ("sports", "unknown value \"curling\" (one of: basketball, football, volleyball, badminton, table_tennis, tennis, swimming, athletics, running, walking, cycling, fitness, yoga, square_dance, martial_arts, tai_chi, skating, climbing, gateball, chess, other)")],
+            &[
+                ("name", "is required"),
+                (
+                    "sports",
+                    "unknown value \"curling\" (one of: basketball, football, volleyball, badminton, table_tennis, tennis, swimming, athletics, running, walking, cycling, fitness, yoga, square_dance, martial_arts, tai_chi, skating, climbing, gateball, chess, other)",
+                ),
+            ],
         );
     }
 

@@ -47,9 +47,8 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("fitforall");
         let requests = Family::<RequestLabels, Counter>::default();
-        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter())
-        });
+        let durations =
+            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]));
         let regions = Gauge::default();
         let venues = Gauge::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());

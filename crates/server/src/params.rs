@@ -99,6 +99,9 @@ mod tests {
         assert_eq!(params.number("radius_m").unwrap_err().message, "parameter radius_m: expected a number, got \"abc\"");
         assert_eq!(params.allow_only(&["lat", "q"]).unwrap_err().message, "parameter empty: unknown parameter (known: lat, q)");
         assert_eq!(Params::parse("a=1&a=2").unwrap_err().message, "parameter a: given more than once");
-        assert_eq!(Params::parse("limit=0").unwrap().integer_in("limit", 1, 500).unwrap_err().message, "parameter limit: expected a whole number from 1 to 500, got \"0\"");
+        assert_eq!(
+            Params::parse("limit=0").unwrap().integer_in("limit", 1, 500).unwrap_err().message,
+            "parameter limit: expected a whole number from 1 to 500, got \"0\""
+        );
     }
 }

@@ -70,12 +70,11 @@ pub fn label_points() -> Vec<(RegionCode, LatLng)> {
         for feature in features {
             let code = feature["id"].as_str().and_then(|id| RegionCode::parse(id).ok());
             let cp = feature["properties"]["cp"].as_array();
-            if let (Some(code), Some(cp)) = (code, cp) {
-                if let (Some(lng), Some(lat)) = (cp.first().and_then(|v| v.as_f64()), cp.get(1).and_then(|v| v.as_f64())) {
-                    if let Ok(location) = LatLng::new(lat, lng) {
-                        points.push((code, location));
-                    }
-                }
+            if let (Some(code), Some(cp)) = (code, cp)
+                && let (Some(lng), Some(lat)) = (cp.first().and_then(|v| v.as_f64()), cp.get(1).and_then(|v| v.as_f64()))
+                && let Ok(location) = LatLng::new(lat, lng)
+            {
+                points.push((code, location));
             }
         }
     }

@@ -39,6 +39,8 @@ struct Inner {
     venue_writes: tokio::sync::Mutex<()>,
     metrics: Metrics,
     places: Vec<Place>,
+    /// Label points of provinces and Zhejiang's cities (from the map files), parsed once.
+    label_points: Vec<(fitforall_core::region::RegionCode, fitforall_core::geo::LatLng)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +62,15 @@ impl AppState {
         let metrics = Metrics::new();
         metrics.set_reference_sizes(snapshot.regions.len(), snapshot.catalog.len());
         Ok(AppState {
-            inner: Arc::new(Inner { store, config, snapshot: RwLock::new(Arc::new(snapshot)), venue_writes: tokio::sync::Mutex::new(()), metrics, places }),
+            inner: Arc::new(Inner {
+                store,
+                config,
+                snapshot: RwLock::new(Arc::new(snapshot)),
+                venue_writes: tokio::sync::Mutex::new(()),
+                metrics,
+                places,
+                label_points: reference::label_points(),
+            }),
         })
     }
 
@@ -78,6 +88,10 @@ impl AppState {
 
     pub fn places(&self) -> &[Place] {
         &self.inner.places
+    }
+
+    pub fn label_points(&self) -> &[(fitforall_core::region::RegionCode, fitforall_core::geo::LatLng)] {
+        &self.inner.label_points
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {

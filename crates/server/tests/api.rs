@@ -192,11 +192,20 @@ async fn nearby_search_filters_geojson_and_bad_parameters() {
         ("lat=30&lng=120&radius_m=-5", "parameter radius_m: radius_m must be greater than 0, got -5"),
         ("lat=30&lng=120&radius_m=abc", "parameter radius_m: expected a number, got \"abc\""),
         ("lat=30", "parameter lng: is required with lat"),
-        ("type=castle", "parameter type: unknown venue type \"castle\" (one of: stadium, gymnasium, swimming_pool, ball_courts, fitness_path, peoples_gym, school_venue, greenway, fitness_plaza, other)"),
-        ("sport=curling", "parameter sport: unknown sport \"curling\" (one of: basketball, football, volleyball, badminton, table_tennis, tennis, swimming, athletics, running, walking, cycling, fitness, yoga, square_dance, martial_arts, tai_chi, skating, climbing, gateball, chess, other)"),
+        (
+            "type=castle",
+            "parameter type: unknown venue type \"castle\" (one of: stadium, gymnasium, swimming_pool, ball_courts, fitness_path, peoples_gym, school_venue, greenway, fitness_plaza, other)",
+        ),
+        (
+            "sport=curling",
+            "parameter sport: unknown sport \"curling\" (one of: basketball, football, volleyball, badminton, table_tennis, tennis, swimming, athletics, running, walking, cycling, fitness, yoga, square_dance, martial_arts, tai_chi, skating, climbing, gateball, chess, other)",
+        ),
         ("limit=0", "parameter limit: expected a whole number from 1 to 500, got \"0\""),
         ("open_at=tomorrow", "parameter open_at: expected a local time (UTC+8) like 2026-12-01T09:00, got \"tomorrow\""),
-        ("colour=red", "parameter colour: unknown parameter (known: q, region, type, sport, status, lat, lng, radius_m, open_at, open_now, free_at, free_now, limit, offset, strategy)"),
+        (
+            "colour=red",
+            "parameter colour: unknown parameter (known: q, region, type, sport, status, lat, lng, radius_m, open_at, open_now, free_at, free_now, limit, offset, strategy)",
+        ),
     ];
     for (query, expect) in cases {
         let (status, body) = app.get(&format!("/api/v1/venues?{query}")).await;

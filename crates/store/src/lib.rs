@@ -144,9 +144,8 @@ impl Store {
 
     /// The change counter of a kind of reference data (`regions`, `population`, `venues`).
     pub async fn change_counter(&self, name: &'static str) -> StoreResult<i64> {
-        let value: i64 = dispatch!(self, |pool, begin| {
-            sqlx::query_scalar("SELECT value FROM change_counters WHERE name = $1").bind(name).fetch_one(pool).await?
-        });
+        let value: i64 =
+            dispatch!(self, |pool, begin| { sqlx::query_scalar("SELECT value FROM change_counters WHERE name = $1").bind(name).fetch_one(pool).await? });
         Ok(value)
     }
 
@@ -158,9 +157,8 @@ impl Store {
     }
 
     pub async fn load_regions(&self) -> StoreResult<Vec<Region>> {
-        let rows: Vec<(String, String)> = dispatch!(self, |pool, begin| {
-            sqlx::query_as("SELECT code, name FROM regions ORDER BY code").fetch_all(pool).await?
-        });
+        let rows: Vec<(String, String)> =
+            dispatch!(self, |pool, begin| { sqlx::query_as("SELECT code, name FROM regions ORDER BY code").fetch_all(pool).await? });
         rows.into_iter()
             .map(|(code, name)| {
                 let code = RegionCode::parse(&code).map_err(|error| StoreError::Corrupt(format!("region {code}: {error}")))?;
@@ -254,7 +252,8 @@ impl Store {
                         .push_bind(record.population as i64)
                         .push_bind(now);
                 });
-                builder.push(" ON CONFLICT (province_code, region_code, year) DO UPDATE SET population = excluded.population, updated_at = excluded.updated_at");
+                builder
+                    .push(" ON CONFLICT (province_code, region_code, year) DO UPDATE SET population = excluded.population, updated_at = excluded.updated_at");
                 builder.build().execute(&mut *tx).await?;
             }
             sqlx::query("UPDATE change_counters SET value = value + 1 WHERE name = 'population'").execute(&mut *tx).await?;
@@ -297,7 +296,8 @@ impl Store {
             let mut builder = sqlx::QueryBuilder::new(format!("INSERT INTO venues ({VENUE_COLUMNS}) "));
             builder.push_values([venue], |row, venue| push_venue(row, venue, now));
             builder.build().execute(&mut *tx).await?;
-            let version: i64 = sqlx::query_scalar("UPDATE change_counters SET value = value + 1 WHERE name = 'venues' RETURNING value").fetch_one(&mut *tx).await?;
+            let version: i64 =
+                sqlx::query_scalar("UPDATE change_counters SET value = value + 1 WHERE name = 'venues' RETURNING value").fetch_one(&mut *tx).await?;
             tx.commit().await?;
             version
         });
@@ -308,7 +308,8 @@ impl Store {
     pub async fn update_venue(&self, venue: &Venue, now: DateTime<Utc>) -> StoreResult<i64> {
         let version = dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let created: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT created_at FROM venues WHERE id = $1").bind(venue.id.as_str()).fetch_optional(&mut *tx).await?;
+            let created: Option<DateTime<Utc>> =
+                sqlx::query_scalar("SELECT created_at FROM venues WHERE id = $1").bind(venue.id.as_str()).fetch_optional(&mut *tx).await?;
             let Some(created_at) = created else {
                 return Err(StoreError::NotFound(format!("venue {}", venue.id)));
             };
@@ -316,7 +317,8 @@ impl Store {
             let mut builder = sqlx::QueryBuilder::new(format!("INSERT INTO venues ({VENUE_COLUMNS}) "));
             builder.push_values([venue], |row, venue| push_venue_with_created(row, venue, created_at, now));
             builder.build().execute(&mut *tx).await?;
-            let version: i64 = sqlx::query_scalar("UPDATE change_counters SET value = value + 1 WHERE name = 'venues' RETURNING value").fetch_one(&mut *tx).await?;
+            let version: i64 =
+                sqlx::query_scalar("UPDATE change_counters SET value = value + 1 WHERE name = 'venues' RETURNING value").fetch_one(&mut *tx).await?;
             tx.commit().await?;
             version
         });
@@ -330,7 +332,8 @@ impl Store {
             if deleted == 0 {
                 return Err(StoreError::NotFound(format!("venue {id}")));
             }
-            let version: i64 = sqlx::query_scalar("UPDATE change_counters SET value = value + 1 WHERE name = 'venues' RETURNING value").fetch_one(&mut *tx).await?;
+            let version: i64 =
+                sqlx::query_scalar("UPDATE change_counters SET value = value + 1 WHERE name = 'venues' RETURNING value").fetch_one(&mut *tx).await?;
             tx.commit().await?;
             version
         });
@@ -400,8 +403,12 @@ where
     push_venue_with_created(row, venue, now, now)
 }
 
-fn push_venue_with_created<DB>(mut row: sqlx::query_builder::Separated<'_, DB, &'static str>, venue: &Venue, created_at: DateTime<Utc>, updated_at: DateTime<Utc>)
-where
+fn push_venue_with_created<DB>(
+    mut row: sqlx::query_builder::Separated<'_, DB, &'static str>,
+    venue: &Venue,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+) where
     DB: sqlx::Database,
     for<'a> String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> f64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,

@@ -60,7 +60,10 @@ async fn story(database: &TestDatabase) {
     assert_eq!(store.count_regions().await.unwrap(), 6, "{label}");
 
     // Population: upsert by (region, year).
-    let records = [PopulationRecord { region: code("330106"), year: 2023, population: 1_150_000 }, PopulationRecord { region: code("3301"), year: 2023, population: 12_522_000 }];
+    let records = [
+        PopulationRecord { region: code("330106"), year: 2023, population: 1_150_000 },
+        PopulationRecord { region: code("3301"), year: 2023, population: 12_522_000 },
+    ];
     assert_eq!(store.upsert_population(&records, now).await.unwrap().inserted, 2, "{label}");
     assert_eq!(store.upsert_population(&records, now).await.unwrap().unchanged, 2, "{label}");
     let changed = [PopulationRecord { region: code("330106"), year: 2023, population: 1_160_000 }];

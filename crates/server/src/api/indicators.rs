@@ -60,9 +60,10 @@ pub fn compute(snapshot: &Snapshot, region: RegionCode, year: Option<u16>, demo:
     let tree = &snapshot.regions;
     let year = match year {
         Some(year) => year,
-        None => snapshot.population.latest_year(tree, region).ok_or_else(|| {
-            ApiError::not_found(format!("no population data for region {} or any region below it; import population first", region.short()))
-        })?,
+        None => snapshot
+            .population
+            .latest_year(tree, region)
+            .ok_or_else(|| ApiError::not_found(format!("no population data for region {} or any region below it; import population first", region.short())))?,
     };
     let (total, children) = per_capita_sports_area(tree, snapshot.catalog.venues(), &snapshot.population, region, year);
     Ok(PerCapitaAreaResponse {
@@ -100,4 +101,3 @@ pub async fn per_capita_sports_area_handler(State(state): State<AppState>, param
     let year = params.integer_in("year", u64::from(MIN_YEAR), u64::from(MAX_YEAR))?.map(|year| year as u16);
     Ok(Json(compute(&snapshot, region, year, state.config().demo)?))
 }
-

@@ -93,7 +93,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 let status = rejection.status();
                 let error = match status {
                     StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "payload_too_large", "request body is larger than the limit"),
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(status, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"),
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                        ApiError::new(status, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+                    }
                     _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", rejection.body_text()),
                 };
                 Err(error)

@@ -34,11 +34,8 @@ pub fn find_places(state: &AppState, query: &str, limit: usize) -> Vec<PlaceView
     }
     let snapshot = state.snapshot();
     let mut items = Vec::new();
-    let mut landmarks: Vec<_> = state
-        .places()
-        .iter()
-        .filter(|place| place.name_zh.to_lowercase().contains(&query) || place.name_en.to_lowercase().contains(&query))
-        .collect();
+    let mut landmarks: Vec<_> =
+        state.places().iter().filter(|place| place.name_zh.to_lowercase().contains(&query) || place.name_en.to_lowercase().contains(&query)).collect();
     landmarks.sort_by_key(|place| (place.name_zh.to_lowercase() != query && place.name_en.to_lowercase() != query, place.name_zh.len()));
     for place in landmarks {
         items.push(PlaceView {
@@ -50,7 +47,7 @@ pub fn find_places(state: &AppState, query: &str, limit: usize) -> Vec<PlaceView
             region_code: place.region.full(),
         });
     }
-    let label_points = crate::reference::label_points();
+    let label_points = state.label_points();
     for region in snapshot.regions.search(&query, None, None, 10) {
         let point = label_points.iter().find(|(code, _)| *code == region.code).map(|(_, point)| *point).or_else(|| {
             let (mut lat, mut lng, mut n) = (0.0, 0.0, 0.0);

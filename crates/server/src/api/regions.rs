@@ -97,7 +97,8 @@ pub async fn search(State(state): State<AppState>, params: Params) -> Result<Jso
     let snapshot = state.snapshot();
     let tree = &snapshot.regions;
     let query = params.text("q").ok_or_else(|| ApiError::invalid_parameter("q", "is required"))?;
-    let level = params.parsed("level", |text| RegionLevel::from_str_exact(text).ok_or_else(|| format!("expected province, city, county or street, got {text:?}")))?;
+    let level =
+        params.parsed("level", |text| RegionLevel::from_str_exact(text).ok_or_else(|| format!("expected province, city, county or street, got {text:?}")))?;
     let within = match params.text("within") {
         Some(text) => Some(parse_region(tree, "within", text)?),
         None => None,
@@ -131,6 +132,7 @@ pub fn region_detail(snapshot: &crate::state::Snapshot, code: RegionCode) -> Reg
         .population
         .latest_year(tree, code)
         .and_then(|year| snapshot.population.effective(tree, code, year).map(|figure| PopulationView::new(year, figure)));
-    let venue_count = snapshot.catalog.venues().filter(|venue| code.contains(venue.region) && venue.status != fitforall_core::venue::VenueStatus::Closed).count();
+    let venue_count =
+        snapshot.catalog.venues().filter(|venue| code.contains(venue.region) && venue.status != fitforall_core::venue::VenueStatus::Closed).count();
     RegionDetail { region: RegionSummary::new(tree, region), parents, children, population, venue_count }
 }

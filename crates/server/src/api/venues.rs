@@ -131,14 +131,15 @@ fn parse_local_time(text: &str) -> Result<NaiveDateTime, String> {
 
 impl VenueSearch {
     pub fn from_params(params: &Params, tree: &RegionTree, now: NaiveDateTime) -> Result<VenueSearch, ApiError> {
-        let mut query = VenueQuery::default();
-        query.text = params.text("q").map(str::to_string);
+        let mut query = VenueQuery { text: params.text("q").map(str::to_string), ..VenueQuery::default() };
         if let Some(text) = params.text("region") {
             query.region = Some(parse_region(tree, "region", text)?);
         }
-        query.venue_type = params.parsed("type", |text| VenueType::parse(text).ok_or_else(|| format!("unknown venue type {text:?} (one of: {})", VenueType::slugs())))?;
+        query.venue_type =
+            params.parsed("type", |text| VenueType::parse(text).ok_or_else(|| format!("unknown venue type {text:?} (one of: {})", VenueType::slugs())))?;
         query.sport = params.parsed("sport", |text| Sport::parse(text).ok_or_else(|| format!("unknown sport {text:?} (one of: {})", Sport::slugs())))?;
-        query.status = params.parsed("status", |text| VenueStatus::parse(text).ok_or_else(|| format!("unknown status {text:?} (one of: {})", VenueStatus::slugs())))?;
+        query.status =
+            params.parsed("status", |text| VenueStatus::parse(text).ok_or_else(|| format!("unknown status {text:?} (one of: {})", VenueStatus::slugs())))?;
         let lat = params.number("lat")?;
         let lng = params.number("lng")?;
         let radius_m = params.number("radius_m")?;
@@ -311,7 +312,12 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, ApiJson(i
     params(("id" = String, Path, description = "Venue id")),
     request_body = serde_json::Value,
     responses((status = 200, body = VenueView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn replace(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, ApiJson(input): ApiJson<VenueInput>) -> Result<Json<VenueView>, ApiError> {
+pub async fn replace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<VenueInput>,
+) -> Result<Json<VenueView>, ApiError> {
     require_admin(&state, &headers)?;
     let id = parse_id(&id)?;
     if input.id.as_deref().is_some_and(|body_id| body_id.trim() != id.as_str()) {
