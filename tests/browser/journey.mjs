@@ -69,8 +69,17 @@ function startServer(databaseDir) {
   return { child, base };
 }
 
+/** SIGTERM (graceful shutdown), then SIGKILL after 5 s; resolves once the process is gone. */
 function stopServer(child) {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 /** Fails the step on CSP violations and script errors seen by a page. */
@@ -96,12 +105,9 @@ async function main() {
   const databaseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fitforall-journey-'));
   let server = null;
   let browser = null;
-  const cleanUp = () => {
-    stopServer(server && server.child);
-  };
+  const cleanUp = () => stopServer(server && server.child);
   process.on('SIGINT', () => {
-    cleanUp();
-    process.exit(130);
+    cleanUp().then(() => process.exit(130));
   });
   try {
     server = startServer(databaseDir);
@@ -168,7 +174,7 @@ async function main() {
 
     await step('the Hangzhou page shows the per-capita sports area and the choropleth', async () => {
       const value = (await page.textContent('.per-capita-value')).trim();
-      check(/^\d+\.\d\d$/.test(value), `per-capita value ${value}`);
+      check(/^\d+\.\d+$/.test(value) && Number(value) > 0, `per-capita value ${value}`);
       await page.waitForFunction(() => document.querySelectorAll('#map path.choropleth-area').length === 11, null, { timeout: 15_000 });
       check((await page.locator('#map path.choropleth-area.is-current').count()) === 1, 'Hangzhou is not highlighted');
       check((await page.locator('table.children tbody tr').count()) > 5, 'no children table');
@@ -281,7 +287,7 @@ async function main() {
     console.log(`FAIL setup: ${error.stack || error}`);
   } finally {
     if (browser) await browser.close().catch(() => {});
-    cleanUp();
+    await cleanUp();
     fs.rmSync(databaseDir, { recursive: true, force: true });
   }
   console.log(`\n${results.join('\n')}`);

@@ -145,7 +145,7 @@ impl Store {
     /// The change counter of a kind of reference data (`regions`, `population`, `venues`).
     pub async fn change_counter(&self, name: &'static str) -> StoreResult<i64> {
         let value: i64 =
-            dispatch!(self, |pool, begin| { sqlx::query_scalar("SELECT value FROM change_counters WHERE name = $1").bind(name).fetch_one(pool).await? });
+            dispatch!(self, |pool, begin| sqlx::query_scalar("SELECT value FROM change_counters WHERE name = $1").bind(name).fetch_one(pool).await?);
         Ok(value)
     }
 
@@ -158,7 +158,7 @@ impl Store {
 
     pub async fn load_regions(&self) -> StoreResult<Vec<Region>> {
         let rows: Vec<(String, String)> =
-            dispatch!(self, |pool, begin| { sqlx::query_as("SELECT code, name FROM regions ORDER BY code").fetch_all(pool).await? });
+            dispatch!(self, |pool, begin| sqlx::query_as("SELECT code, name FROM regions ORDER BY code").fetch_all(pool).await?);
         rows.into_iter()
             .map(|(code, name)| {
                 let code = RegionCode::parse(&code).map_err(|error| StoreError::Corrupt(format!("region {code}: {error}")))?;

@@ -20,7 +20,7 @@
   map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
   map.attributionControl.addAttribution('Outlines: Apache ECharts');
   map.createPane('basemap').style.zIndex = 250;
-  map.createPane('labels').style.zIndex = 450;
+  map.createPane('labels').style.zIndex = 350;
   map.getPane('labels').style.pointerEvents = 'none';
   element.addEventListener('focus', function () { map.scrollWheelZoom.enable(); });
   map.on('click', function () { map.scrollWheelZoom.enable(); });
@@ -63,6 +63,25 @@
     });
   }
 
+  // Landmarks (西湖, 杭州东站, …) as grey labels from zoom 11: orientation without tiles.
+  function addLandmarks() {
+    var layer = L.layerGroup();
+    (data.landmarks || []).forEach(function (place) {
+      var label = el('span', 'landmark');
+      label.appendChild(el('i'));
+      label.appendChild(document.createTextNode(place.name));
+      L.marker([place.lat, place.lng], {
+        pane: 'labels', interactive: false, keyboard: false,
+        icon: L.divIcon({ className: 'landmark-icon', html: label, iconSize: null })
+      }).addTo(layer);
+    });
+    function update() {
+      if (map.getZoom() >= 11) layer.addTo(map); else layer.remove();
+    }
+    map.on('zoomend', update);
+    update();
+  }
+
   function venuePopup(venue) {
     var box = el('div', 'popup');
     box.appendChild(el('strong', 'popup-title', venue.name));
@@ -73,13 +92,14 @@
     return box;
   }
 
-  function venueMarker(venue, numbered) {
-    var html = el('span', 'venue-marker-inner', numbered ? venue.n : '');
+  function venueMarker(venue, style) {
+    var html = el('span', 'venue-marker-inner', style === 'numbered' ? venue.n : '');
+    var size = style === 'nearby' ? 18 : 30;
     var marker = L.marker([venue.lat, venue.lng], {
       title: venue.name,
       alt: venue.name,
       riseOnHover: true,
-      icon: L.divIcon({ className: numbered ? 'venue-marker' : 'venue-marker venue-marker-single', html: html, iconSize: [30, 30], iconAnchor: [15, 15], popupAnchor: [0, -14] })
+      icon: L.divIcon({ className: 'venue-marker venue-marker-' + style, html: html, iconSize: [size, size], iconAnchor: [size / 2, size / 2], popupAnchor: [0, -size / 2] })
     });
     marker.bindPopup(venuePopup(venue));
     return marker;
@@ -97,18 +117,29 @@
       bounds.extend(center);
       if (!venues.length) bounds.extend(circle.getBounds());
     }
+    var focus = data.kind === 'venue' && venues.length ? venues[0] : null;
+    (data.nearby || []).forEach(function (venue) {
+      venueMarker(venue, 'nearby').addTo(map);
+      bounds.extend([venue.lat, venue.lng]);
+      // Keep the venue itself in the middle: extend by the mirror image too.
+      if (focus) bounds.extend([2 * focus.lat - venue.lat, 2 * focus.lng - venue.lng]);
+    });
     venues.forEach(function (venue) {
-      venueMarker(venue, data.kind === 'venues').addTo(map);
+      var marker = venueMarker(venue, data.kind === 'venues' ? 'numbered' : 'single').addTo(map);
+      if (data.kind === 'venue') marker.setZIndexOffset(1000);
       bounds.extend([venue.lat, venue.lng]);
     });
-    if (data.kind === 'venue' && venues.length) {
+    if (data.kind === 'venue' && venues.length && !bounds.isValid()) {
       map.setView([venues[0].lat, venues[0].lng], 14);
+    } else if (bounds.isValid() && bounds.getNorthEast().equals(bounds.getSouthWest())) {
+      map.setView(bounds.getCenter(), 14);
     } else if (bounds.isValid()) {
       map.fitBounds(bounds, { padding: [28, 28], maxZoom: 15 });
     } else {
       map.fitBounds(ZHEJIANG_BOUNDS);
     }
     addBasemap(true);
+    addLandmarks();
   }
 
   function showChoropleth() {

@@ -34,4 +34,9 @@
   }
 
   document.querySelectorAll('button.geolocate').forEach(setUpGeolocation);
+
+  // Filter panels are folded on phones, open on wide screens.
+  if (window.matchMedia && window.matchMedia('(min-width: 900px)').matches) {
+    document.querySelectorAll('details[data-open-wide]').forEach(function (details) { details.open = true; });
+  }
 })();

@@ -25,10 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/venues.geojson", get(venues::list_geojson))
         .route("/api/v1/venues/{id}", get(venues::show).put(venues::replace).delete(venues::remove))
         .route("/api/v1/indicators/per-capita-sports-area", get(indicators::per_capita_sports_area_handler))
-        .fallback(api_not_found)
 }
 
-async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+/// The JSON 404 for a path under `/api` that no route matches (the web's catch-all route calls it).
+pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no API endpoint at {}; see /api/v1/openapi.json", uri.path()))
 }
 

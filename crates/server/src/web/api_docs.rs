@@ -73,10 +73,8 @@ pub fn type_label(schema: &Json) -> String {
         Some(Json::Array(kinds)) => kinds.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(" | "),
         _ => String::new(),
     };
-    if base.starts_with("array") {
-        if let Some(items) = schema.get("items") {
-            return base.replacen("array", &format!("array of {}", type_label(items)), 1);
-        }
+    if let (true, Some(items)) = (base.starts_with("array"), schema.get("items")) {
+        return base.replacen("array", &format!("array of {}", type_label(items)), 1);
     }
     if base.is_empty() && schema.get("properties").is_some() {
         return "object".into();

@@ -155,7 +155,7 @@ pub fn render_error_page(error: ApiError, page: &PageContext) -> Response {
 /// Unknown paths: the 404 page, or the API's JSON error under `/api/`.
 async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     if uri.path() == "/api" || uri.path().starts_with("/api/") {
-        return ApiError::not_found(format!("no API endpoint at {}; see /api/v1/openapi.json", uri.path())).into_response();
+        return crate::api::api_not_found(&uri).into_response();
     }
     let page = PageContext::new(&uri, &headers, state.config().demo);
     render_error_page(ApiError::not_found(format!("no page at {}", uri.path())), &page)
@@ -166,7 +166,7 @@ pub fn group_digits(number: u64) -> String {
     let digits = number.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

@@ -86,7 +86,9 @@ pub struct VenueItem {
 
 impl VenueItem {
     pub fn new(lang: Lang, number: usize, view: &VenueView) -> VenueItem {
-        let status_note = VenueStatus::parse(&view.status).filter(|status| *status != VenueStatus::Open).map(|status| lang.pick(status.name_zh(), status.name_en()).to_string());
+        let status_note = VenueStatus::parse(&view.status)
+            .filter(|status| *status != VenueStatus::Open)
+            .map(|status| lang.pick(status.name_zh(), status.name_en()).to_string());
         VenueItem {
             number,
             id: view.id.clone(),
@@ -118,6 +120,18 @@ struct MapPoint<'a> {
 
 fn map_points(items: &[VenueItem]) -> Vec<MapPoint<'_>> {
     items.iter().map(|item| MapPoint { n: item.number, name: &item.name, lat: item.lat, lng: item.lng, url: &item.url, kind: &item.type_name }).collect()
+}
+
+/// Named landmarks drawn as grey labels: with no tiles, they are the map's street-level context.
+fn map_landmarks(state: &AppState, lang: Lang) -> Vec<Value> {
+    state
+        .places()
+        .iter()
+        .map(|place| {
+            let name = if lang == Lang::En && !place.name_en.is_empty() { &place.name_en } else { &place.name_zh };
+            context! { name => name, lat => place.location.lat(), lng => place.location.lng() }
+        })
+        .collect()
 }
 
 fn map_text(lang: Lang) -> Value {
@@ -174,7 +188,8 @@ fn has_value(pairs: &[(String, String)], name: &str) -> bool {
 fn prepare_search(state: &AppState, query: &str) -> Result<PreparedSearch, ApiError> {
     // Same checks and messages as the API: length, syntax, repeated parameters.
     Params::parse(query)?;
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|error| ApiError::invalid_parameter("query", format!("malformed query string: {error}")))?;
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|error| ApiError::invalid_parameter("query", format!("malformed query string: {error}")))?;
     let near = pairs.iter().find(|(name, _)| name == "near").map(|(_, value)| value.trim().to_string()).filter(|value| !value.is_empty());
     pairs.retain(|(name, _)| !WEB_ONLY_PARAMS.contains(&name.as_str()));
     let center = match near {
@@ -249,7 +264,12 @@ fn venues_page(state: &AppState, page: &PageContext, query: &str) -> Result<Resp
     };
 
     let (total, offset, limit, items) = match &list {
-        Some(list) => (list.total, list.offset, list.limit, list.items.iter().enumerate().map(|(index, view)| VenueItem::new(lang, list.offset + index + 1, view)).collect()),
+        Some(list) => (
+            list.total,
+            list.offset,
+            list.limit,
+            list.items.iter().enumerate().map(|(index, view)| VenueItem::new(lang, list.offset + index + 1, view)).collect(),
+        ),
         None => (0, 0, DEFAULT_PAGE_SIZE, Vec::new()),
     };
     let shown_to = offset + items.len();
@@ -281,12 +301,24 @@ fn venues_page(state: &AppState, page: &PageContext, query: &str) -> Result<Resp
         _ => (String::new(), String::new()),
     };
     let is_on = |name: &str| params.boolean(name).ok().flatten().unwrap_or(false);
+    let filters_active = [
+        !selected_sport.is_empty(),
+        !selected_type.is_empty(),
+        params.text("q").is_some(),
+        is_on("free_now"),
+        is_on("open_now"),
+        radius_selected != DEFAULT_RADIUS_M as u32,
+    ]
+    .iter()
+    .filter(|active| **active)
+    .count();
 
     let map = context! {
         kind => "venues",
         outlines => map_outlines(),
         venues => map_points(&items),
         center => center_point,
+        landmarks => map_landmarks(state, lang),
         text => map_text(lang),
     };
     let examples: Vec<Value> = EXAMPLE_PLACES.iter().map(|name| context! { name => name, url => near_url(name) }).collect();
@@ -303,6 +335,7 @@ fn venues_page(state: &AppState, page: &PageContext, query: &str) -> Result<Resp
         sports => sports,
         types => types,
         radii => radii,
+        filters_active => filters_active,
         has_center => center_note.is_some(),
         center_note => center_note,
         not_found => not_found,
@@ -391,7 +424,9 @@ pub async fn venue(State(state): State<AppState>, page: PageContext, Path(id): P
         kind => "venue",
         outlines => map_outlines(),
         venues => vec![MapPoint { n: 0, name: &venue.name, lat: venue.location.lat(), lng: venue.location.lng(), url: &venue_url(venue.id.as_str()), kind: lang.pick(venue.venue_type.name_zh(), venue.venue_type.name_en()) }],
+        nearby => map_points(&nearby),
         center => Option::<Value>::None,
+        landmarks => map_landmarks(&state, lang),
         text => map_text(lang),
     };
     let data = context! {

@@ -41,12 +41,14 @@ pub fn level_name(lang: Lang, level: RegionLevel) -> &'static str {
     })
 }
 
-/// Value classes of a choropleth: equal intervals between the rounded minimum and maximum.
+/// Value classes of a choropleth: equal intervals between the minimum and maximum, rounded to a
+/// granularity a tenth of the range's order of magnitude (so tiny and large values both read well).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classes {
     pub lower: f64,
     pub step: f64,
     pub count: usize,
+    pub decimals: usize,
 }
 
 impl Classes {
@@ -54,17 +56,20 @@ impl Classes {
         let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
         let min = finite.iter().copied().reduce(f64::min)?;
         let max = finite.iter().copied().reduce(f64::max)?;
-        let lower = (min * 10.0).floor() / 10.0;
-        let upper = (max * 10.0).ceil() / 10.0;
-        if upper - lower < 1e-9 {
-            return Some(Classes { lower, step: 0.1, count: 1 });
+        let spread = if max - min > 1e-12 { max - min } else { max.abs().max(1e-6) };
+        let granularity = 10f64.powf(spread.log10().floor() - 1.0);
+        let decimals = (-granularity.log10()).round().max(0.0) as usize;
+        let lower = (min / granularity + 1e-9).floor() * granularity;
+        let upper = (max / granularity - 1e-9).ceil() * granularity;
+        if max - min <= 1e-12 || upper - lower < granularity / 2.0 {
+            return Some(Classes { lower: min, step: granularity, count: 1, decimals });
         }
         let count = PALETTE.len().min(finite.len().max(1));
-        Some(Classes { lower, step: (upper - lower) / count as f64, count })
+        Some(Classes { lower, step: (upper - lower) / count as f64, count, decimals })
     }
 
     pub fn index(&self, value: f64) -> usize {
-        (((value - self.lower) / self.step).floor().max(0.0) as usize).min(self.count - 1)
+        (((value - self.lower) / self.step + 1e-9).floor().max(0.0) as usize).min(self.count - 1)
     }
 
     /// Colour of class `index` spread over the whole palette.
@@ -76,19 +81,29 @@ impl Classes {
     }
 
     pub fn legend(&self) -> Vec<(String, &'static str)> {
+        let decimals = self.decimals;
         (0..self.count)
             .map(|index| {
                 let from = self.lower + self.step * index as f64;
                 let to = from + self.step;
-                let label = if self.count == 1 { format!("{from:.2}") } else { format!("{from:.2} – {to:.2}") };
+                let label = if self.count == 1 { format!("{from:.decimals$}") } else { format!("{from:.decimals$} – {to:.decimals$}") };
                 (label, self.color(index))
             })
             .collect()
     }
 }
 
-fn value_text(value: Option<f64>) -> Option<String> {
-    value.map(|v| format!("{v:.2}"))
+/// m² per person: three decimals below 1 (the demo's small values), two up to 10, then one.
+pub fn value_text(value: Option<f64>) -> Option<String> {
+    value.map(|v| {
+        if v.abs() < 1.0 {
+            format!("{v:.3}")
+        } else if v.abs() < 10.0 {
+            format!("{v:.2}")
+        } else {
+            format!("{v:.1}")
+        }
+    })
 }
 
 /// The first six digits of the full code: the `id` of the map features (`330100`, `330000`).
@@ -103,7 +118,6 @@ struct ChildRow {
     url: String,
     value: Option<String>,
     bar_percent: f64,
-    color: &'static str,
     population: Option<String>,
     venue_count: usize,
 }
@@ -136,7 +150,7 @@ fn child_values(snapshot: &Snapshot, region: RegionCode, indicator: Option<&PerC
     }
 }
 
-fn child_rows(lang: Lang, snapshot: &Snapshot, values: &[(RegionCode, Option<f64>, Option<u64>, usize)], classes: Option<&Classes>) -> Vec<ChildRow> {
+fn child_rows(lang: Lang, snapshot: &Snapshot, values: &[(RegionCode, Option<f64>, Option<u64>, usize)]) -> Vec<ChildRow> {
     let max = values.iter().filter_map(|(_, v, _, _)| *v).fold(0.0, f64::max);
     values
         .iter()
@@ -147,10 +161,6 @@ fn child_rows(lang: Lang, snapshot: &Snapshot, values: &[(RegionCode, Option<f64
             bar_percent: match value {
                 Some(v) if max > 0.0 => ((v / max) * 1000.0).round() / 10.0,
                 _ => 0.0,
-            },
-            color: match (value, classes) {
-                (Some(v), Some(classes)) => classes.color(classes.index(*v)),
-                _ => NO_DATA_COLOR,
             },
             population: population.map(|p| fill(lang.text("population_unit"), &[("n", &group_digits(p))])),
             venue_count: *venue_count,
@@ -193,7 +203,8 @@ fn choropleth(lang: Lang, state: &AppState, snapshot: &Snapshot, current: Option
             (feature_id(*code), MapFeature { name, value: value_text(*value), color, url: region_url(*code) })
         })
         .collect();
-    let legend: Vec<Value> = classes.as_ref().map(|c| c.legend()).unwrap_or_default().into_iter().map(|(label, color)| context! { label => label, color => color }).collect();
+    let legend: Vec<Value> =
+        classes.as_ref().map(|c| c.legend()).unwrap_or_default().into_iter().map(|(label, color)| context! { label => label, color => color }).collect();
     let outlines = map_outlines();
     let map = context! {
         kind => "choropleth",
@@ -216,13 +227,16 @@ pub async fn national(State(state): State<AppState>, page: PageContext) -> Respo
         .roots()
         .iter()
         .map(|code| match compute(&snapshot, *code, None, demo) {
-            Ok(indicator) => (*code, indicator.total.value_m2_per_person, indicator.total.population.as_ref().map(|p| p.population), indicator.total.venue_count),
+            Ok(indicator) => {
+                (*code, indicator.total.value_m2_per_person, indicator.total.population.as_ref().map(|p| p.population), indicator.total.venue_count)
+            }
             Err(_) => (*code, None, None, region_detail(&snapshot, *code).venue_count),
         })
         .collect();
-    let numbers: Vec<f64> = values.iter().filter_map(|(_, v, _, _)| *v).collect();
-    let classes = Classes::new(&numbers);
-    let rows = child_rows(lang, &snapshot, &values, classes.as_ref());
+    // Provinces with a figure first, then the others, each in code order.
+    let mut values = values;
+    values.sort_by_key(|(code, value, _, _)| (value.is_none(), *code));
+    let rows = child_rows(lang, &snapshot, &values);
     let data = context! {
         national => true,
         region => context! { name => lang.text("national_title") },
@@ -246,9 +260,7 @@ pub async fn region(State(state): State<AppState>, page: PageContext, Path(code)
     let detail = region_detail(&snapshot, code);
     let indicator = compute(&snapshot, code, None, state.config().demo).ok();
     let values = child_values(&snapshot, code, indicator.as_ref());
-    let numbers: Vec<f64> = values.iter().filter_map(|(_, v, _, _)| *v).collect();
-    let classes = Classes::new(&numbers);
-    let rows = child_rows(lang, &snapshot, &values, classes.as_ref());
+    let rows = child_rows(lang, &snapshot, &values);
 
     let population = detail.population.as_ref().map(|p| {
         let (source, missing) = match snapshot.population.effective(tree, code, p.year).map(|f| f.source) {
@@ -272,8 +284,9 @@ pub async fn region(State(state): State<AppState>, page: PageContext, Path(code)
     let chain: Vec<Value> = detail.parents.iter().map(|parent| context! { name => parent.name, url => format!("/regions/{}", parent.short_code) }).collect();
 
     let venue_params = Params::parse(&format!("region={}&limit={VENUES_SHOWN}", code.short())).expect("valid query");
-    let venues: Vec<VenueItem> =
-        run_search(&state, &venue_params).map(|list| list.items.iter().enumerate().map(|(i, view)| VenueItem::new(lang, i + 1, view)).collect()).unwrap_or_default();
+    let venues: Vec<VenueItem> = run_search(&state, &venue_params)
+        .map(|list| list.items.iter().enumerate().map(|(i, view)| VenueItem::new(lang, i + 1, view)).collect())
+        .unwrap_or_default();
     let region = tree.get(code).expect("parsed codes are in the tree");
     let data = context! {
         national => false,
@@ -305,19 +318,32 @@ mod tests {
     #[test]
     fn classes_cover_the_values() {
         let classes = Classes::new(&[1.23, 2.0, 3.47]).unwrap();
-        assert_eq!(classes.count, 3);
-        assert_eq!(classes.lower, 1.2);
+        assert_eq!((classes.count, classes.decimals), (3, 1));
+        assert!((classes.lower - 1.2).abs() < 1e-9);
         assert_eq!(classes.index(1.23), 0);
         assert_eq!(classes.index(3.47), 2);
         assert_eq!(classes.color(0), PALETTE[0]);
         assert_eq!(classes.color(2), PALETTE[4]);
-        assert_eq!(classes.legend()[0].0, "1.20 – 1.97");
+        assert_eq!(classes.legend()[0].0, "1.2 – 2.0");
+        let small = Classes::new(&[0.012, 0.05, 0.034, 0.1, 0.021, 0.04]).unwrap();
+        assert_eq!((small.count, small.decimals), (5, 3));
+        assert_eq!(small.legend()[0].0, "0.012 – 0.030");
+        assert_eq!(small.index(0.1), 4);
+        assert_eq!(small.index(0.012), 0);
         let single = Classes::new(&[2.5, 2.5]).unwrap();
         assert_eq!((single.count, single.index(2.5)), (1, 0));
         assert!(Classes::new(&[]).is_none());
         let many = Classes::new(&[1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]).unwrap();
         assert_eq!(many.count, 5);
         assert_eq!(many.index(4.0), 4);
+    }
+
+    #[test]
+    fn values_keep_three_significant_digits() {
+        assert_eq!(value_text(Some(0.0345)), Some("0.035".into()));
+        assert_eq!(value_text(Some(2.8456)), Some("2.85".into()));
+        assert_eq!(value_text(Some(12.34)), Some("12.3".into()));
+        assert_eq!(value_text(None), None);
     }
 
     #[test]

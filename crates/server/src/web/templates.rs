@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use minijinja::value::Kwargs;
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value};
 
 use crate::web::assets;
 
@@ -27,10 +27,32 @@ pub fn environment() -> &'static Environment<'static> {
         for (name, source) in TEMPLATES {
             env.add_template(name, source).unwrap_or_else(|error| panic!("template {name}: {error:#}"));
         }
+        env.set_formatter(html_formatter);
         env.add_filter("fill", fill);
         env.add_function("static_url", static_url);
         env
     })
+}
+
+/// The default HTML escaping also turns `/` into `&#x2f;`, which makes every URL unreadable in the
+/// page source; escaping `< > & " '` is what HTML needs (attributes are always quoted here).
+fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
+    if state.auto_escape() == AutoEscape::Html && value.kind() == ValueKind::String && !value.is_safe() {
+        let text = value.as_str().unwrap_or("");
+        let mut escaped = String::with_capacity(text.len() + 16);
+        for c in text.chars() {
+            match c {
+                '<' => escaped.push_str("&lt;"),
+                '>' => escaped.push_str("&gt;"),
+                '&' => escaped.push_str("&amp;"),
+                '"' => escaped.push_str("&quot;"),
+                '\'' => escaped.push_str("&#x27;"),
+                c => escaped.push(c),
+            }
+        }
+        return out.write_str(&escaped).map_err(Error::from);
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 /// `{{ t.results_count|fill(n=total) }}`: replaces `{n}` in the string.
@@ -83,6 +105,19 @@ mod tests {
                 assert!(STRINGS.iter().any(|(k, _, _)| *k == key), "{name} uses unknown string t.{key}");
             }
         }
+    }
+
+    #[test]
+    fn escapes_markup_but_not_slashes() {
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        env.add_template("t.html", "<a href=\"{{ url }}\">{{ name }}</a>{{ n }}{{ safe }}").unwrap();
+        let html = env
+            .get_template("t.html")
+            .unwrap()
+            .render(minijinja::context! { url => "/venues?a=1&b=2", name => "<b>\"x\" 'y'</b>", n => 3, safe => Value::from_safe_string("<i>".into()) })
+            .unwrap();
+        assert_eq!(html, "<a href=\"/venues?a=1&amp;b=2\">&lt;b&gt;&quot;x&quot; &#x27;y&#x27;&lt;/b&gt;</a>3<i>");
     }
 
     #[test]
