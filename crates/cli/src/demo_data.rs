@@ -989,7 +989,6 @@ mod tests {
     use super::*;
 
     const CITIES_GEOJSON: &str = include_str!("../../../data/maps/zhejiang-cities.geojson");
-    const PLACES_CSV: &str = include_str!("../../../data/places.csv");
     /// The `demo` command's default seed.
     const SEED: u64 = 2026;
     const WEST_LAKE: (f64, f64) = (30.2431, 120.1503);
@@ -1269,38 +1268,27 @@ mod tests {
         }
     }
 
-    #[derive(serde::Deserialize)]
-    struct PlaceRow {
-        name_zh: String,
-        name_en: String,
-        lat: f64,
-        lng: f64,
-        region_code: String,
-    }
 
     #[test]
     fn demo_data_places_are_in_their_county() {
-        let places: Vec<PlaceRow> = read_csv(PLACES_CSV, "data/places.csv").unwrap();
+        let places = fitforall_server::reference::embedded_places(&TREE).unwrap();
         assert!(places.len() >= 60, "{} places", places.len());
         let mut names = HashSet::new();
         for place in &places {
             assert!(names.insert(place.name_zh.as_str()), "{} twice", place.name_zh);
             assert!(!place.name_en.trim().is_empty(), "{}", place.name_zh);
-            assert_eq!(place.region_code.len(), 6, "{}", place.name_zh);
-            let county = code(&place.region_code);
-            assert_eq!(county.level(), RegionLevel::County, "{}", place.name_zh);
-            assert!(TREE.contains(county), "{}: {} is not in the tree", place.name_zh, place.region_code);
-            let city = TREE.parent(county).unwrap();
-            assert!(outline(city).contains(point(place.lat, place.lng)), "{} is outside {}", place.name_zh, TREE.full_name(city));
+            assert_eq!(place.region.level(), RegionLevel::County, "{}", place.name_zh);
+            let city = TREE.parent(place.region).unwrap();
+            assert!(outline(city).contains(place.location), "{} is outside {}", place.name_zh, TREE.full_name(city));
         }
         for required in ["西湖", "武林广场", "杭州东站", "黄龙体育中心", "杭州奥体中心", "西溪湿地", "钱江新城", "滨江", "萧山国际机场", "浙江大学紫金港校区"]
         {
             assert!(names.contains(required), "{required} is missing");
         }
         let west_lake = places.iter().find(|place| place.name_zh == "西湖").unwrap();
-        assert_eq!((west_lake.lat, west_lake.lng), WEST_LAKE);
+        assert_eq!((west_lake.location.lat(), west_lake.location.lng()), WEST_LAKE);
         for city in city_codes() {
-            let count = places.iter().filter(|place| city.contains(code(&place.region_code))).count();
+            let count = places.iter().filter(|place| city.contains(place.region)).count();
             assert!(count >= 3, "{}: {count} places", TREE.full_name(city));
         }
     }

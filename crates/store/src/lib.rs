@@ -2,6 +2,8 @@
 //! is chosen at run time from the database URL. Every query body is written once and compiled for
 //! both typed pools by [`dispatch!`], so the two backends cannot drift apart.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -170,20 +172,8 @@ impl Store {
     /// Inserts new regions and renames changed ones; never deletes (venues refer to regions).
     /// `parent_of` gives each region's parent in the tree the caller built.
     pub async fn upsert_regions(&self, regions: &[Region], parent_of: impl Fn(RegionCode) -> Option<RegionCode>) -> StoreResult<UpsertSummary> {
-        let existing: std::collections::HashMap<RegionCode, String> = self.load_regions().await?.into_iter().map(|region| (region.code, region.name)).collect();
-        let mut summary = UpsertSummary::default();
-        let mut changed = Vec::new();
-        for region in regions {
-            match existing.get(&region.code) {
-                None => summary.inserted += 1,
-                Some(name) if *name != region.name => summary.updated += 1,
-                Some(_) => {
-                    summary.unchanged += 1;
-                    continue;
-                }
-            }
-            changed.push(region);
-        }
+        let existing: HashMap<RegionCode, String> = self.load_regions().await?.into_iter().map(|region| (region.code, region.name)).collect();
+        let (summary, changed) = classify_changes(regions, &existing, |region| (region.code, region.name.clone()));
         if changed.is_empty() {
             return Ok(summary);
         }
@@ -223,21 +213,9 @@ impl Store {
 
     /// Upserts by (region, year), in one transaction.
     pub async fn upsert_population(&self, records: &[PopulationRecord], now: DateTime<Utc>) -> StoreResult<UpsertSummary> {
-        let existing: std::collections::HashMap<(RegionCode, u16), u64> =
+        let existing: HashMap<(RegionCode, u16), u64> =
             self.load_population().await?.into_iter().map(|record| ((record.region, record.year), record.population)).collect();
-        let mut summary = UpsertSummary::default();
-        let mut changed = Vec::new();
-        for record in records {
-            match existing.get(&(record.region, record.year)) {
-                None => summary.inserted += 1,
-                Some(population) if *population != record.population => summary.updated += 1,
-                Some(_) => {
-                    summary.unchanged += 1;
-                    continue;
-                }
-            }
-            changed.push(record);
-        }
+        let (summary, changed) = classify_changes(records, &existing, |record| ((record.region, record.year), record.population));
         if changed.is_empty() {
             return Ok(summary);
         }
@@ -346,7 +324,7 @@ impl Store {
         let result = dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let rows = sqlx::query(AssertSqlSafe(format!("SELECT {VENUE_COLUMNS} FROM venues"))).fetch_all(&mut *tx).await?;
-            let mut existing = std::collections::HashMap::with_capacity(rows.len());
+            let mut existing = HashMap::with_capacity(rows.len());
             for row in &rows {
                 let stored = venue_from_row(row)?;
                 existing.insert(stored.venue.id.clone(), stored);
@@ -387,6 +365,26 @@ impl Store {
         });
         Ok(result)
     }
+}
+
+/// Sorts items into inserted / updated / unchanged against what is stored (by key and value) and
+/// returns the ones that must be written.
+fn classify_changes<'a, T, K: Eq + Hash, V: PartialEq>(items: &'a [T], existing: &HashMap<K, V>, key_value: impl Fn(&T) -> (K, V)) -> (UpsertSummary, Vec<&'a T>) {
+    let mut summary = UpsertSummary::default();
+    let mut changed = Vec::new();
+    for item in items {
+        let (key, value) = key_value(item);
+        match existing.get(&key) {
+            None => summary.inserted += 1,
+            Some(stored) if *stored != value => summary.updated += 1,
+            Some(_) => {
+                summary.unchanged += 1;
+                continue;
+            }
+        }
+        changed.push(item);
+    }
+    (summary, changed)
 }
 
 const VENUE_COLUMNS: &str = "province_code, id, name, region_code, address, lat, lng, venue_type, sports, sports_area_m2, setting, owner_kind, \
