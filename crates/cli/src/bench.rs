@@ -33,13 +33,13 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
     pub venues: u64,
     /// In-process queries per strategy (and through the handler without HTTP).
-    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub queries: u64,
     /// Search radius in metres.
     #[arg(long, default_value_t = 2_000.0)]
     pub radius_m: f64,
-    /// HTTP requests per strategy.
-    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    /// HTTP requests per strategy; 0 skips the database, the handler and the HTTP parts.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     pub http_queries: u64,
     /// Concurrent HTTP clients (one connection each).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
@@ -122,10 +122,7 @@ struct Budget {
 
 impl Budget {
     fn new(seconds: u64) -> Budget {
-        Budget {
-            started: Instant::now(),
-            limit: Duration::from_secs(seconds),
-        }
+        Budget { started: Instant::now(), limit: Duration::from_secs(seconds) }
     }
 
     fn exhausted(&self) -> bool {
@@ -141,11 +138,7 @@ const WARM_UP: usize = 20;
 const LIMIT: usize = 50;
 
 fn strategies_for_round(round: usize) -> [SearchStrategy; 2] {
-    if round % 2 == 0 {
-        [SearchStrategy::Index, SearchStrategy::Scan]
-    } else {
-        [SearchStrategy::Scan, SearchStrategy::Index]
-    }
+    if round.is_multiple_of(2) { [SearchStrategy::Index, SearchStrategy::Scan] } else { [SearchStrategy::Scan, SearchStrategy::Index] }
 }
 
 fn slot(strategy: SearchStrategy) -> usize {
@@ -214,19 +207,9 @@ impl Geography {
         for row in csv::Reader::from_reader(COUNTY_SEATS_CSV.as_bytes()).deserialize::<SeatRow>() {
             let row = row.context("data/demo/zhejiang-county-seats.csv")?;
             let county = RegionCode::parse(&row.code).with_context(|| format!("county seat {}", row.code))?;
-            let region = tree
-                .get(county)
-                .with_context(|| format!("county seat {} ({}) is not in the region hierarchy", row.code, row.name))?;
-            ensure!(
-                county.level() == RegionLevel::County && county.province_code() == "33",
-                "county seat {} is not a Zhejiang county",
-                row.code
-            );
-            let city = tree
-                .parent(county)
-                .and_then(|city| tree.get(city))
-                .map(|city| city.name.clone())
-                .unwrap_or_default();
+            let region = tree.get(county).with_context(|| format!("county seat {} ({}) is not in the region hierarchy", row.code, row.name))?;
+            ensure!(county.level() == RegionLevel::County && county.province_code() == "33", "county seat {} is not a Zhejiang county", row.code);
+            let city = tree.parent(county).and_then(|city| tree.get(city)).map(|city| city.name.clone()).unwrap_or_default();
             seats.push(Seat {
                 county,
                 county_name: region.name.clone(),
@@ -238,15 +221,9 @@ impl Geography {
         }
         ensure!(!seats.is_empty(), "no county seats");
         let zhejiang = RegionCode::parse("33")?;
-        let city_centres: Vec<(RegionCode, LatLng)> = fitforall_server::reference::label_points()
-            .into_iter()
-            .filter(|(code, _)| code.level() == RegionLevel::City && zhejiang.contains(*code))
-            .collect();
-        ensure!(
-            city_centres.len() == 11,
-            "expected the 11 Zhejiang city centres in the map's label points, found {}",
-            city_centres.len()
-        );
+        let city_centres: Vec<(RegionCode, LatLng)> =
+            fitforall_server::reference::label_points().into_iter().filter(|(code, _)| code.level() == RegionLevel::City && zhejiang.contains(*code)).collect();
+        ensure!(city_centres.len() == 11, "expected the 11 Zhejiang city centres in the map's label points, found {}", city_centres.len());
         let mut total = 0.0;
         let seat_cumulative = seats
             .iter()
@@ -255,21 +232,14 @@ impl Geography {
                 total
             })
             .collect();
-        Ok(Geography {
-            seats,
-            city_centres,
-            seat_cumulative,
-        })
+        Ok(Geography { seats, city_centres, seat_cumulative })
     }
 
     /// A seat drawn with probability proportional to its population.
     fn weighted_seat(&self, rng: &mut StdRng) -> &Seat {
         let total = *self.seat_cumulative.last().expect("seats are not empty");
         let target = rng.random::<f64>() * total;
-        let index = self
-            .seat_cumulative
-            .partition_point(|cumulative| *cumulative <= target)
-            .min(self.seats.len() - 1);
+        let index = self.seat_cumulative.partition_point(|cumulative| *cumulative <= target).min(self.seats.len() - 1);
         &self.seats[index]
     }
 
@@ -281,10 +251,7 @@ impl Geography {
             let dlng = (seat.location.lng() - point.lng()) * cos;
             dlat * dlat + dlng * dlng
         };
-        self.seats
-            .iter()
-            .min_by(|a, b| distance(a).total_cmp(&distance(b)))
-            .expect("seats are not empty")
+        self.seats.iter().min_by(|a, b| distance(a).total_cmp(&distance(b))).expect("seats are not empty")
     }
 }
 
@@ -523,19 +490,13 @@ pub fn generate_venues(geography: &Geography, tree: &RegionTree, count: usize, s
             opening_hours: Some(template.opening.to_string()),
             free_hours: Some(template.free.to_string()),
             low_fee_hours: Some(template.low_fee.to_string()),
-            accessibility: Some(ListInput::Text(if rng.random_range(0..3) == 0 {
-                "step_free;accessible_toilet".into()
-            } else {
-                String::new()
-            })),
+            accessibility: Some(ListInput::Text(if rng.random_range(0..3) == 0 { "step_free;accessible_toilet".into() } else { String::new() })),
             status: Some(status.to_string()),
             opened_year: Some(rng.random_range(1995..=2024)),
             phone: None,
         };
         let id = VenueId::parse(&format!("bench-{number:07}")).map_err(anyhow::Error::msg)?;
-        let venue = input
-            .parse(id, |code| tree.contains(code))
-            .map_err(|errors| anyhow::anyhow!("generated venue {number} is invalid: {errors:?}"))?;
+        let venue = input.parse(id, |code| tree.contains(code)).map_err(|errors| anyhow::anyhow!("generated venue {number} is invalid: {errors:?}"))?;
         venues.push(venue);
         if number % 1_000 == 0 {
             progress.set_position(number as u64);
@@ -568,32 +529,19 @@ pub fn generate_queries(geography: &Geography, count: usize, seed: u64) -> Vec<Q
             let draw: f64 = rng.random();
             if draw < 0.6 {
                 let (_, centre) = geography.city_centres[rng.random_range(0..geography.city_centres.len())];
-                QueryPoint {
-                    center: scatter(&mut rng, centre, 4_000.0),
-                    kind: QueryKind::CityCentre,
-                }
+                QueryPoint { center: scatter(&mut rng, centre, 4_000.0), kind: QueryKind::CityCentre }
             } else if draw < 0.8 {
                 let seat = geography.weighted_seat(&mut rng).location;
-                QueryPoint {
-                    center: scatter(&mut rng, seat, 3_000.0),
-                    kind: QueryKind::CountySeat,
-                }
+                QueryPoint { center: scatter(&mut rng, seat, 3_000.0), kind: QueryKind::CountySeat }
             } else {
-                QueryPoint {
-                    center: uniform_point(&mut rng),
-                    kind: QueryKind::Random,
-                }
+                QueryPoint { center: uniform_point(&mut rng), kind: QueryKind::Random }
             }
         })
         .collect()
 }
 
 fn venue_query(point: &QueryPoint, radius: RadiusM) -> VenueQuery {
-    VenueQuery {
-        near: Some(Near { center: point.center, radius }),
-        limit: LIMIT,
-        ..VenueQuery::default()
-    }
+    VenueQuery { near: Some(Near { center: point.center, radius }), limit: LIMIT, ..VenueQuery::default() }
 }
 
 /// The API query string of a point; 6 decimals (~0.1 m) as a map client would send.
@@ -602,20 +550,13 @@ fn query_string(point: &QueryPoint, radius_m: f64, strategy: SearchStrategy) -> 
         SearchStrategy::Index => "",
         SearchStrategy::Scan => "&strategy=scan",
     };
-    format!(
-        "lat={:.6}&lng={:.6}&radius_m={radius_m}&limit={LIMIT}{strategy}",
-        point.center.lat(),
-        point.center.lng()
-    )
+    format!("lat={:.6}&lng={:.6}&radius_m={radius_m}&limit={LIMIT}{strategy}", point.center.lat(), point.center.lng())
 }
 
 /// The centre the server sees after the query string's rounding, so expected answers match exactly.
 fn as_sent(point: &QueryPoint) -> QueryPoint {
     let round = |value: f64| format!("{value:.6}").parse::<f64>().expect("a formatted number parses");
-    QueryPoint {
-        center: LatLng::new(round(point.center.lat()), round(point.center.lng())).expect("rounding stays in range"),
-        kind: point.kind,
-    }
+    QueryPoint { center: LatLng::new(round(point.center.lat()), round(point.center.lng())).expect("rounding stays in range"), kind: point.kind }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -627,16 +568,17 @@ struct Machine {
     memory: String,
 }
 
+/// The 1-, 5- and 15-minute load averages: other work on the machine skews the numbers.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_else(|_| "unknown".into())
+}
+
 fn machine() -> Machine {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
-        .find_map(|line| {
-            line.strip_prefix("model name")
-                .and_then(|rest| rest.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
+        .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, name)| name.trim().to_string()))
         .unwrap_or_else(|| "unknown".into());
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory = meminfo
@@ -653,11 +595,7 @@ fn machine() -> Machine {
 
 fn bar(length: u64, message: &'static str) -> ProgressBar {
     let progress = ProgressBar::new(length);
-    progress.set_style(
-        ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} ({elapsed})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
+    progress.set_style(ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} ({elapsed})").expect("valid template").progress_chars("=> "));
     progress.set_message(message);
     progress
 }
@@ -681,6 +619,8 @@ async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     println!("  resolved: {command}");
     println!("  machine:  {} cores (nproc), {}, {} memory", machine.cores, machine.cpu, machine.memory);
     println!("  date:     {}", chrono::Local::now().format("%Y-%m-%d %H:%M %Z"));
+    let load_before = load_average();
+    println!("  load:     {load_before} (1, 5, 15 min) before the run");
     if cfg!(debug_assertions) {
         println!("  WARNING: this is a debug build; build with `cargo build --release -p fitforall` for meaningful numbers");
     }
@@ -714,21 +654,14 @@ async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || bench_in_process(&catalog, &points, radius, max_seconds)).await??
     };
     println!(
-        "  matches:  {:.0} venues within the radius on average (median {}), {:.0}% of queries find none",
+        "  matches:  {:.0} venues within the radius on average (median {}, most {}), {:.0}% of queries find none",
         hits.mean_total,
         hits.median_total,
+        hits.max_total,
         hits.share_empty * 100.0
     );
-    rows.push(Row {
-        part: "in-process".into(),
-        strategy: "index",
-        summary: summarize(&in_process[0]),
-    });
-    rows.push(Row {
-        part: "in-process".into(),
-        strategy: "scan",
-        summary: summarize(&in_process[1]),
-    });
+    rows.push(Row { part: "in-process".into(), strategy: "index", summary: summarize(&in_process[0]) });
+    rows.push(Row { part: "in-process".into(), strategy: "scan", summary: summarize(&in_process[1]) });
 
     // The application, on a database holding the same venues.
     let mut http_rows = Vec::new();
@@ -739,15 +672,17 @@ async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", temporary.path().join("bench.db").display()),
         };
+        let loading = Instant::now();
         load_database(&url, &venues).await?;
+        println!("  database: {} venues written to {} in {:.1} s", venues.len(), fitforall_server::startup::redact(&url), loading.elapsed().as_secs_f64());
         drop(venues);
+        let starting = Instant::now();
         let mut config = fitforall_server::config::ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), url.clone());
         config.admin_token = None;
-        let application = fitforall_server::startup::Application::build(config)
-            .await
-            .context("cannot start the application")?;
+        let application = fitforall_server::startup::Application::build(config).await.context("cannot start the application")?;
         let loaded = application.state.snapshot().catalog.len();
         ensure!(loaded == catalog.len(), "the application loaded {loaded} venues, expected {}", catalog.len());
+        println!("  startup:  the application loaded {loaded} venues and built its catalog in {:.1} s", starting.elapsed().as_secs_f64());
         let address = application.local_addr();
         let state = application.state.clone();
 
@@ -759,16 +694,8 @@ async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
             let max_seconds = args.max_seconds;
             tokio::task::spawn_blocking(move || bench_handler(&state, &points, radius_m, max_seconds)).await??
         };
-        rows.push(Row {
-            part: "handler, no HTTP".into(),
-            strategy: "index",
-            summary: summarize(&handler[0]),
-        });
-        rows.push(Row {
-            part: "handler, no HTTP".into(),
-            strategy: "scan",
-            summary: summarize(&handler[1]),
-        });
+        rows.push(Row { part: "handler, no HTTP".into(), strategy: "index", summary: summarize(&handler[0]) });
+        rows.push(Row { part: "handler, no HTTP".into(), strategy: "scan", summary: summarize(&handler[1]) });
         drop(state);
 
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -786,16 +713,8 @@ async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         let (http, bytes) = outcome?;
         response_bytes = Some(bytes);
         let part = format!("HTTP, {} clients", args.concurrency);
-        http_rows.push(Row {
-            part: part.clone(),
-            strategy: "index",
-            summary: summarize(&http[0]),
-        });
-        http_rows.push(Row {
-            part,
-            strategy: "scan",
-            summary: summarize(&http[1]),
-        });
+        http_rows.push(Row { part: part.clone(), strategy: "index", summary: summarize(&http[0]) });
+        http_rows.push(Row { part, strategy: "scan", summary: summarize(&http[1]) });
         drop(temporary);
     }
     rows.extend(http_rows);
@@ -803,14 +722,12 @@ async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     println!();
     print_table(&rows);
     if let Some(bytes) = response_bytes {
-        println!(
-            "Mean HTTP response body: {:.1} KB. Every answer of each strategy equalled the in-process index answer.",
-            bytes / 1000.0
-        );
+        println!("Mean HTTP response body: {:.1} KB. Every answer of each strategy equalled the in-process index answer.", bytes / 1000.0);
     }
     println!();
     println!("Command: {command}");
     println!("Machine: {} cores (nproc), {}, {} memory", machine.cores, machine.cpu, machine.memory);
+    println!("Load average (1, 5, 15 min): {load_before} before, {} after", load_average());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -827,18 +744,11 @@ fn resolved_command(args: &SearchArgs) -> String {
 }
 
 fn print_table(rows: &[Row]) {
-    println!(
-        "{:<18} {:<8} {:>8} {:>12} {:>11} {:>11} {:>11} {:>13}",
-        "part", "strategy", "queries", "queries/s", "p50", "p99", "max", "index ÷ scan"
-    );
+    println!("{:<18} {:<8} {:>8} {:>12} {:>11} {:>11} {:>11} {:>13}", "part", "strategy", "queries", "queries/s", "p50", "p99", "max", "index ÷ scan");
     println!("{}", "-".repeat(98));
     for pair in rows.chunks(2) {
         for (position, row) in pair.iter().enumerate() {
-            let ratio_text = if position == 0 && pair.len() == 2 {
-                format!("{:.1}×", ratio(&pair[0].summary, &pair[1].summary))
-            } else {
-                String::new()
-            };
+            let ratio_text = if position == 0 && pair.len() == 2 { format!("{:.1}×", ratio(&pair[0].summary, &pair[1].summary)) } else { String::new() };
             println!(
                 "{:<18} {:<8} {:>8} {:>12.1} {:>11} {:>11} {:>11} {:>13}",
                 row.part,
@@ -857,6 +767,7 @@ fn print_table(rows: &[Row]) {
 struct HitStats {
     mean_total: f64,
     median_total: usize,
+    max_total: usize,
     share_empty: f64,
 }
 
@@ -886,13 +797,7 @@ fn bench_in_process(catalog: &VenueCatalog, points: &[QueryPoint], radius: Radiu
                 answers.push(result);
             }
             if answers[0] != answers[1] {
-                bail!(
-                    "index and scan disagree for {:?} within {} m: {} vs {} matches",
-                    point.center,
-                    radius.get(),
-                    answers[0].total,
-                    answers[1].total
-                );
+                bail!("index and scan disagree for {:?} within {} m: {} vs {} matches", point.center, radius.get(), answers[0].total, answers[1].total);
             }
             totals.push(answers[0].total);
         }
@@ -908,6 +813,7 @@ fn bench_in_process(catalog: &VenueCatalog, points: &[QueryPoint], radius: Radiu
     let hits = HitStats {
         mean_total: totals.iter().sum::<usize>() as f64 / totals.len().max(1) as f64,
         median_total: sorted.get(sorted.len() / 2).copied().unwrap_or(0),
+        max_total: sorted.last().copied().unwrap_or(0),
         share_empty: totals.iter().filter(|total| **total == 0).count() as f64 / totals.len().max(1) as f64,
     };
     Ok((samples, hits))
@@ -955,9 +861,7 @@ fn bench_handler(state: &fitforall_server::state::AppState, points: &[QueryPoint
 /// Writes the venues into the database (which must hold none), in chunks for the progress bar.
 async fn load_database(url: &str, venues: &[Venue]) -> anyhow::Result<()> {
     let redacted = fitforall_server::startup::redact(url);
-    let store = fitforall_store::Store::connect(url)
-        .await
-        .with_context(|| format!("cannot open the database {redacted}"))?;
+    let store = fitforall_store::Store::connect(url).await.with_context(|| format!("cannot open the database {redacted}"))?;
     fitforall_server::startup::seed_regions_if_empty(&store).await?;
     let (existing, _) = store.load_venues().await?;
     if !existing.is_empty() {
@@ -1003,10 +907,7 @@ async fn bench_http(address: SocketAddr, catalog: &VenueCatalog, points: &[Query
             .iter()
             .map(|point| {
                 let result = catalog.search(&venue_query(&as_sent(point), radius), SearchStrategy::Index);
-                Expected {
-                    total: result.total,
-                    ids: result.hits.iter().map(|hit| catalog.at(hit.position).id.to_string()).collect(),
-                }
+                Expected { total: result.total, ids: result.hits.iter().map(|hit| catalog.at(hit.position).id.to_string()).collect() }
             })
             .collect(),
     );
@@ -1019,11 +920,7 @@ async fn bench_http(address: SocketAddr, catalog: &VenueCatalog, points: &[Query
     let clients: Vec<reqwest::Client> = (0..args.concurrency)
         .map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).timeout(Duration::from_secs(30)).build())
         .collect::<Result<_, _>>()?;
-    let health = clients[0]
-        .get(format!("http://{address}/healthz"))
-        .send()
-        .await
-        .context("the application does not answer")?;
+    let health = clients[0].get(format!("http://{address}/healthz")).send().await.context("the application does not answer")?;
     ensure!(health.status().is_success(), "/healthz answered {}", health.status());
 
     // Warm up: connections open, caches warm.
@@ -1091,13 +988,7 @@ async fn run_http_phase(
                 let want = &expected[index];
                 let ids: Vec<&str> = list.items.iter().map(|item| item.id.as_str()).collect();
                 if list.total != want.total || ids != want.ids {
-                    bail!(
-                        "GET {url}: {} matches {:?}, but in-process the index finds {} matches {:?}",
-                        list.total,
-                        ids,
-                        want.total,
-                        want.ids
-                    );
+                    bail!("GET {url}: {} matches {:?}, but in-process the index finds {} matches {:?}", list.total, ids, want.total, want.ids);
                 }
             }
             anyhow::Ok((latencies, bytes))
@@ -1140,17 +1031,11 @@ mod tests {
 
     #[test]
     fn summary_counts_throughput_over_wall_time() {
-        let samples = Samples {
-            latencies: millis(&[3, 1, 2, 4]),
-            wall: Duration::from_secs(2),
-        };
+        let samples = Samples { latencies: millis(&[3, 1, 2, 4]), wall: Duration::from_secs(2) };
         let summary = summarize(&samples);
         assert_eq!(summary.count, 4);
         assert!((summary.qps - 2.0).abs() < 1e-9);
-        assert_eq!(
-            (summary.p50, summary.p99, summary.max),
-            (Duration::from_millis(2), Duration::from_millis(4), Duration::from_millis(4))
-        );
+        assert_eq!((summary.p50, summary.p99, summary.max), (Duration::from_millis(2), Duration::from_millis(4), Duration::from_millis(4)));
         let scan = Summary { qps: 0.5, ..summary };
         assert!((ratio(&summary, &scan) - 4.0).abs() < 1e-9);
         assert!(ratio(&summary, &Summary { qps: 0.0, ..summary }).is_nan());
@@ -1171,24 +1056,14 @@ mod tests {
         assert_ne!(venues, generate_venues(&geography, &TREE, 2_000, 8, &hidden).unwrap());
         let zhejiang = RegionCode::parse("33").unwrap();
         for venue in &venues {
-            assert!(
-                TREE.contains(venue.region) && zhejiang.contains(venue.region) && venue.region.level() == RegionLevel::County,
-                "{:?}",
-                venue.region
-            );
+            assert!(TREE.contains(venue.region) && zhejiang.contains(venue.region) && venue.region.level() == RegionLevel::County, "{:?}", venue.region);
             let (lat, lng) = (venue.location.lat(), venue.location.lng());
-            assert!(
-                (LAT_RANGE.0..=LAT_RANGE.1).contains(&lat) && (LNG_RANGE.0..=LNG_RANGE.1).contains(&lng),
-                "{lat}, {lng}"
-            );
+            assert!((LAT_RANGE.0..=LAT_RANGE.1).contains(&lat) && (LNG_RANGE.0..=LNG_RANGE.1).contains(&lng), "{lat}, {lng}");
         }
         let ids: std::collections::HashSet<_> = venues.iter().map(|venue| venue.id.clone()).collect();
         assert_eq!(ids.len(), venues.len());
         // Clustered: most venues within 15 km of some county seat, and every city has some.
-        let near_a_seat = venues
-            .iter()
-            .filter(|venue| geography.nearest_seat(venue.location).location.distance_m(venue.location) < 15_000.0)
-            .count();
+        let near_a_seat = venues.iter().filter(|venue| geography.nearest_seat(venue.location).location.distance_m(venue.location) < 15_000.0).count();
         assert!(near_a_seat * 10 > venues.len() * 8, "{near_a_seat} of {}", venues.len());
         for (city, _) in &geography.city_centres {
             assert!(venues.iter().any(|venue| city.contains(venue.region)), "no venue in {city:?}");
@@ -1201,18 +1076,9 @@ mod tests {
 
     #[test]
     fn query_strings_round_like_the_server_parses() {
-        let point = QueryPoint {
-            center: LatLng::new(30.123_456_789, 120.987_654_321).unwrap(),
-            kind: QueryKind::Random,
-        };
-        assert_eq!(
-            query_string(&point, 2000.0, SearchStrategy::Index),
-            "lat=30.123457&lng=120.987654&radius_m=2000&limit=50"
-        );
-        assert_eq!(
-            query_string(&point, 2000.0, SearchStrategy::Scan),
-            "lat=30.123457&lng=120.987654&radius_m=2000&limit=50&strategy=scan"
-        );
+        let point = QueryPoint { center: LatLng::new(30.123_456_789, 120.987_654_321).unwrap(), kind: QueryKind::Random };
+        assert_eq!(query_string(&point, 2000.0, SearchStrategy::Index), "lat=30.123457&lng=120.987654&radius_m=2000&limit=50");
+        assert_eq!(query_string(&point, 2000.0, SearchStrategy::Scan), "lat=30.123457&lng=120.987654&radius_m=2000&limit=50&strategy=scan");
         let sent = as_sent(&point);
         assert_eq!((sent.center.lat(), sent.center.lng()), (30.123457, 120.987654));
     }
