@@ -1268,7 +1268,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn demo_data_places_are_in_their_county() {
         let places = fitforall_server::reference::embedded_places(&TREE).unwrap();

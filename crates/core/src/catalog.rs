@@ -176,26 +176,31 @@ impl VenueCatalog {
                     SearchStrategy::Index => self.candidates_in_box(near),
                     SearchStrategy::Scan => (0..self.venues.len()).collect(),
                 };
-                let mut hits: Vec<Hit> = candidates
+                candidates
                     .into_iter()
                     .filter_map(|position| {
                         let venue = &self.venues[position];
                         let distance_m = near.center.distance_m(venue.location);
                         (distance_m <= near.radius.get() && matches(venue)).then_some(Hit { position, distance_m: Some(distance_m) })
                     })
-                    .collect();
-                hits.sort_by(|a, b| a.distance_m.partial_cmp(&b.distance_m).expect("distances are finite").then(a.position.cmp(&b.position)));
-                hits
+                    .collect()
             }
         };
-        if query.near.is_none() {
-            hits.sort_by(|a, b| {
-                let (va, vb) = (&self.venues[a.position], &self.venues[b.position]);
-                va.name.cmp(&vb.name).then(a.position.cmp(&b.position))
-            });
-        }
         let total = hits.len();
         let limit = query.limit.min(MAX_PAGE_SIZE);
+        let by_distance = |a: &Hit, b: &Hit| a.distance_m.partial_cmp(&b.distance_m).expect("distances are finite").then(a.position.cmp(&b.position));
+        let by_name = |a: &Hit, b: &Hit| {
+            let (va, vb) = (&self.venues[a.position], &self.venues[b.position]);
+            va.name.cmp(&vb.name).then(a.position.cmp(&b.position))
+        };
+        let order: &dyn Fn(&Hit, &Hit) -> std::cmp::Ordering = if query.near.is_some() { &by_distance } else { &by_name };
+        // Only the requested page needs to be in order: select it, then sort just that part.
+        let needed = query.offset.saturating_add(limit).min(total);
+        if needed < total && needed > 0 {
+            hits.select_nth_unstable_by(needed - 1, order);
+            hits.truncate(needed);
+        }
+        hits.sort_by(order);
         let hits = hits.into_iter().skip(query.offset).take(limit).collect();
         QueryResult { total, hits }
     }
@@ -319,6 +324,24 @@ mod tests {
             let by_index = catalog.search(&query, SearchStrategy::Index);
             let by_scan = catalog.search(&query, SearchStrategy::Scan);
             prop_assert_eq!(by_index, by_scan);
+        }
+
+        /// A page is exactly that slice of the whole ordered answer (the page is selected, not sorted whole).
+        #[test]
+        fn pages_are_slices_of_the_full_order(
+            points in proptest::collection::vec((29.0f64..31.0, 119.0f64..122.0), 0..120),
+            offset in 0usize..130,
+            limit in 1usize..40,
+            near_center in proptest::option::of((29.0f64..31.0, 119.0f64..122.0)),
+        ) {
+            let venues = points.iter().enumerate().map(|(i, (lat, lng))| venue(&format!("v{i}"), *lat, *lng, "330106")).collect();
+            let catalog = VenueCatalog::new(venues, 1);
+            let near = near_center.and_then(|(lat, lng)| near(lat, lng, 300_000.0));
+            let everything = catalog.search(&VenueQuery { near, limit: MAX_PAGE_SIZE, ..VenueQuery::default() }, SearchStrategy::Index);
+            let page = catalog.search(&VenueQuery { near, limit, offset, ..VenueQuery::default() }, SearchStrategy::Index);
+            let expect: Vec<Hit> = everything.hits.iter().skip(offset).take(limit).copied().collect();
+            prop_assert_eq!(page.total, everything.total);
+            prop_assert_eq!(page.hits, expect);
         }
     }
 }

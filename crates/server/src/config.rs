@@ -16,6 +16,9 @@ pub struct ServerConfig {
     pub refresh_interval_ms: u64,
     /// Show the demo banner on every page and in `/healthz`.
     pub demo: bool,
+    /// Accept `strategy=scan` on venue searches (a full scan, ~100× the cost of the index): for
+    /// benchmarks only, never on a public server.
+    pub allow_scan_strategy: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -32,6 +35,7 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             refresh_interval_ms: DEFAULT_REFRESH_INTERVAL_MS,
             demo: false,
+            allow_scan_strategy: false,
         }
     }
 }

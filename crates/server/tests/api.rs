@@ -23,6 +23,7 @@ async fn spawn_app(database: &TestDatabase) -> TestApp {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
     config.admin_token = Some(ADMIN_TOKEN.to_string());
     config.max_body_bytes = 64 * 1024;
+    config.allow_scan_strategy = true;
     let app = Application::build(config).await.unwrap_or_else(|error| panic!("{}: {error}", database.label));
     let base = format!("http://{}", app.local_addr());
     let state = app.state.clone();
@@ -311,4 +312,19 @@ async fn health_metrics_openapi_places() {
     let response = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert!(response.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn scan_strategy_is_refused_unless_enabled() {
+    let database = TestDatabase::sqlite();
+    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.serve(std::future::pending()));
+    let response = reqwest::get(format!("{base}/api/v1/venues?lat=30.25&lng=120.15&strategy=scan")).await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_message(&body), "parameter strategy: scan is for benchmarks and is disabled on this server");
+    let response = reqwest::get(format!("{base}/api/v1/venues?lat=30.25&lng=120.15&strategy=index")).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
 }

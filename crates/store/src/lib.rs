@@ -159,8 +159,7 @@ impl Store {
     }
 
     pub async fn load_regions(&self) -> StoreResult<Vec<Region>> {
-        let rows: Vec<(String, String)> =
-            dispatch!(self, |pool, begin| sqlx::query_as("SELECT code, name FROM regions ORDER BY code").fetch_all(pool).await?);
+        let rows: Vec<(String, String)> = dispatch!(self, |pool, begin| sqlx::query_as("SELECT code, name FROM regions ORDER BY code").fetch_all(pool).await?);
         rows.into_iter()
             .map(|(code, name)| {
                 let code = RegionCode::parse(&code).map_err(|error| StoreError::Corrupt(format!("region {code}: {error}")))?;
@@ -369,7 +368,11 @@ impl Store {
 
 /// Sorts items into inserted / updated / unchanged against what is stored (by key and value) and
 /// returns the ones that must be written.
-fn classify_changes<'a, T, K: Eq + Hash, V: PartialEq>(items: &'a [T], existing: &HashMap<K, V>, key_value: impl Fn(&T) -> (K, V)) -> (UpsertSummary, Vec<&'a T>) {
+fn classify_changes<'a, T, K: Eq + Hash, V: PartialEq>(
+    items: &'a [T],
+    existing: &HashMap<K, V>,
+    key_value: impl Fn(&T) -> (K, V),
+) -> (UpsertSummary, Vec<&'a T>) {
     let mut summary = UpsertSummary::default();
     let mut changed = Vec::new();
     for item in items {

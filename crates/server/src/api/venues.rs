@@ -10,7 +10,7 @@ use chrono::{NaiveDateTime, Utc};
 use fitforall_core::catalog::{LocalMoment, MAX_PAGE_SIZE, Near, SearchStrategy, VenueQuery};
 use fitforall_core::geo::{GeoError, LatLng, RadiusM};
 use fitforall_core::region::RegionTree;
-use fitforall_core::venue::{Sport, Venue, VenueId, VenueInput, VenueStatus, VenueType, check_service_norm};
+use fitforall_core::venue::{ServiceNormCheck, Sport, Venue, VenueId, VenueInput, VenueStatus, VenueType, check_service_norm};
 
 use crate::api::ApiJson;
 use crate::api::regions::{RegionSummary, parse_region};
@@ -62,7 +62,8 @@ pub struct VenueView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_m: Option<f64>,
     /// Free or low-fee opening per the service norm for public venues, as far as the weekly schedule tells.
-    pub service_norm: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub service_norm: ServiceNormCheck,
 }
 
 impl VenueView {
@@ -98,7 +99,7 @@ impl VenueView {
             open_now: venue.opening_hours.contains(moment.weekday, moment.minute_of_day),
             free_now: venue.free_hours.contains(moment.weekday, moment.minute_of_day),
             distance_m: distance_m.map(|d| (d * 10.0).round() / 10.0),
-            service_norm: serde_json::to_value(check_service_norm(venue)).expect("plain data"),
+            service_norm: check_service_norm(venue),
         }
     }
 }
@@ -130,7 +131,7 @@ fn parse_local_time(text: &str) -> Result<NaiveDateTime, String> {
 }
 
 impl VenueSearch {
-    pub fn from_params(params: &Params, tree: &RegionTree, now: NaiveDateTime) -> Result<VenueSearch, ApiError> {
+    pub fn from_params(params: &Params, tree: &RegionTree, now: NaiveDateTime, allow_scan: bool) -> Result<VenueSearch, ApiError> {
         let mut query = VenueQuery { text: params.text("q").map(str::to_string), ..VenueQuery::default() };
         if let Some(text) = params.text("region") {
             query.region = Some(parse_region(tree, "region", text)?);
@@ -178,7 +179,8 @@ impl VenueSearch {
         let strategy = params
             .parsed("strategy", |text| match text {
                 "index" => Ok(SearchStrategy::Index),
-                "scan" => Ok(SearchStrategy::Scan),
+                "scan" if allow_scan => Ok(SearchStrategy::Scan),
+                "scan" => Err("scan is for benchmarks and is disabled on this server".to_string()),
                 _ => Err(format!("expected index or scan, got {text:?}")),
             })?
             .unwrap_or(SearchStrategy::Index);
@@ -190,7 +192,7 @@ impl VenueSearch {
 pub fn run_search(state: &AppState, params: &Params) -> Result<VenueList, ApiError> {
     params.allow_only(&SEARCH_PARAMS)?;
     let snapshot = state.snapshot();
-    let search = VenueSearch::from_params(params, &snapshot.regions, local_now())?;
+    let search = VenueSearch::from_params(params, &snapshot.regions, local_now(), state.config().allow_scan_strategy)?;
     let result = snapshot.catalog.search(&search.query, search.strategy);
     let items = result.hits.iter().map(|hit| VenueView::new(&snapshot.regions, snapshot.catalog.at(hit.position), search.moment, hit.distance_m)).collect();
     Ok(VenueList { total: result.total, limit: search.query.limit, offset: search.query.offset, items })
@@ -217,7 +219,7 @@ pub fn run_search(state: &AppState, params: &Params) -> Result<VenueList, ApiErr
         ("free_now" = Option<bool>, Query, description = "Free of charge now"),
         ("limit" = Option<u32>, Query, description = "Page size, 1–500, default 50"),
         ("offset" = Option<u32>, Query, description = "Results to skip"),
-        ("strategy" = Option<String>, Query, description = "index (default) or scan: the same answer by a full scan, for benchmarks"),
+        ("strategy" = Option<String>, Query, description = "index (default), or scan: the same answer by a full scan, accepted only when the server enables it for benchmarks"),
     ),
     responses((status = 200, body = VenueList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, params: Params) -> Result<Json<VenueList>, ApiError> {
