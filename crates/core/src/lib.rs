@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod geo;
 pub mod hours;
+pub mod identity;
 pub mod indicator;
 pub mod region;
 pub mod venue;
