@@ -6,6 +6,7 @@ pub mod geo;
 pub mod hours;
 pub mod identity;
 pub mod indicator;
+pub mod phone;
 pub mod policy;
 pub mod region;
 pub mod throttle;
