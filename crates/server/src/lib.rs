@@ -2,6 +2,7 @@
 //! durable through the store, renders JSON or pages.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod import;
