@@ -56,7 +56,7 @@ impl BackendKind {
 }
 
 #[derive(Debug, Clone)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -81,6 +81,10 @@ macro_rules! dispatch {
     };
 }
 
+// After `dispatch!`: macro_rules! definitions are visible to modules declared below them.
+mod accounts;
+pub use accounts::*;
+
 /// What an upsert did, row by row: re-importing the same data gives `unchanged == total`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UpsertSummary {
@@ -99,7 +103,7 @@ pub struct StoredVenue {
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    backend: Backend,
+    pub(crate) backend: Backend,
 }
 
 impl Store {
