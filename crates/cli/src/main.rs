@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod bench;
 mod demo;
 mod demo_data;
@@ -64,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         which: indicators::IndicatorCommand,
     },
+    /// Accounts from the command line (bootstrap the first platform administrator).
+    Admin {
+        #[command(subcommand)]
+        which: admin::AdminCommand,
+    },
     /// Benchmarks (results go to BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
             Command::Demo { listen, database, seed } => demo::run(&file, listen, database, seed).await,
             Command::Import { what } => import::run(what, &file).await,
             Command::Indicators { which } => indicators::run(which, &file).await,
+            Command::Admin { which } => admin::run(which, &file).await,
             Command::Bench { which } => bench::run(which).await,
         }
     });

@@ -102,3 +102,83 @@ fn missing_file_and_bad_config_are_clear_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output).contains("unknown field `listen_addr`"), "{}", text(&output));
 }
+
+fn fitforall_with_stdin(database: &TestDatabase, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fitforall"))
+        .args(args)
+        .env("FITFORALL_DATABASE_URL", &database.url)
+        .env("FITFORALL_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run fitforall");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn admin_story(database: TestDatabase) {
+    let label = database.label;
+    let (output, database) =
+        tokio::task::spawn_blocking(move || (fitforall(&database, &["admin", "create", "--phone", "138 0000 0001", "--name", "平台管理员"]), database))
+            .await
+            .unwrap();
+    assert!(output.status.success(), "{label}: {}", text(&output));
+    let printed = text(&output);
+    assert!(printed.contains("(138****0001, 平台管理员) with role platform_admin"), "{label}: {printed}");
+    let password = printed.lines().find_map(|line| line.strip_prefix("password (shown once, change it after the first login): ")).unwrap().to_string();
+
+    let store = fitforall_store::Store::connect(&database.url).await.unwrap();
+    let account = store.account_by_phone("13800000001").await.unwrap();
+    assert!(fitforall_server::auth::verify_password(password, account.password_hash.clone()).await, "{label}: the printed password works");
+    assert_eq!(store.active_roles(account.id).await.unwrap(), vec![fitforall_core::policy::Role::PlatformAdmin], "{label}");
+    let audit = store
+        .search_audit(&fitforall_store::AuditQuery {
+            actor: None,
+            action: Some("create_account".into()),
+            region: None,
+            from: None,
+            to: None,
+            limit: 10,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "{label}");
+    assert_eq!(audit[0].actor_label, "cli");
+
+    let database = tokio::task::spawn_blocking(move || {
+        let output = fitforall(&database, &["admin", "create", "--phone", "13800000001"]);
+        assert!(!output.status.success(), "{label}");
+        assert!(text(&output).contains("phone already registered"), "{label}: {}", text(&output));
+        let output = fitforall(&database, &["admin", "create", "--phone", "12345", "--role", "resident"]);
+        assert!(text(&output).contains("--phone: a mainland mobile number has 11 digits, got 5"), "{label}: {}", text(&output));
+        let output = fitforall(&database, &["admin", "create", "--phone", "13800000002", "--role", "region-admin"]);
+        assert!(text(&output).contains("--region is required for a region administrator"), "{label}: {}", text(&output));
+        let output = fitforall_with_stdin(&database, &["admin", "create", "--phone", "13800000002", "--password-stdin"], "12345678\n");
+        assert!(text(&output).contains("password: the password must not be only digits"), "{label}: {}", text(&output));
+        let output = fitforall_with_stdin(
+            &database,
+            &["admin", "create", "--phone", "13800000002", "--role", "region-admin", "--region", "3301", "--password-stdin"],
+            "杭州管理员的密码\n",
+        );
+        assert!(output.status.success(), "{label}: {}", text(&output));
+        assert!(!text(&output).contains("password (shown once"), "{label}");
+        database
+    })
+    .await
+    .unwrap();
+    let account = store.account_by_phone("13800000002").await.unwrap();
+    assert!(fitforall_server::auth::verify_password("杭州管理员的密码".into(), account.password_hash.clone()).await, "{label}");
+    let region = fitforall_core::region::RegionCode::parse("3301").unwrap();
+    assert_eq!(store.active_roles(account.id).await.unwrap(), vec![fitforall_core::policy::Role::RegionAdmin { region }], "{label}");
+    drop(database);
+}
+
+#[tokio::test]
+async fn admin_create_on_every_backend() {
+    for database in TestDatabase::all().await {
+        admin_story(database).await;
+    }
+}

@@ -117,6 +117,19 @@ pub fn new_token() -> (String, String) {
     (token, hash)
 }
 
+/// A new application-generated id (accounts, grants, audit entries): random and positive, so ids
+/// reveal neither counts nor order and need no coordination between processes or shards.
+pub fn new_id() -> i64 {
+    (rand::rngs::StdRng::from_os_rng().next_u64() >> 1) as i64
+}
+
+/// A new random password of 16 letters and digits, for accounts created by an administrator.
+pub fn new_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    (0..16).map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char).collect()
+}
+
 /// SHA-256 of a token, hex: what the store keeps (a leaked table does not let anyone log in).
 pub fn token_hash(token: &str) -> String {
     to_hex(&Sha256::digest(token.as_bytes()))
@@ -175,6 +188,17 @@ mod tests {
         assert!(!a.hash(&number).contains("330106"));
         assert_eq!(IdentityHasher::new(b"short").unwrap_err(), SecretTooShort);
         assert_eq!(format!("{a:?}"), "IdentityHasher(…)");
+    }
+
+    #[test]
+    fn ids_are_positive_and_passwords_pass_the_rule() {
+        for _ in 0..100 {
+            assert!(new_id() > 0);
+            let password = new_password();
+            assert_eq!(password.len(), 16);
+            assert_eq!(check_password_rule(&password, "13800000000"), Ok(()));
+        }
+        assert_ne!(new_id(), new_id());
     }
 
     #[test]
