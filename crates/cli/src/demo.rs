@@ -44,6 +44,34 @@ pub async fn build_demo_database(url: &str, seed: u64) -> anyhow::Result<(usize,
     Ok((data.population.len(), data.venues.len()))
 }
 
+/// One demo account per role that exists so far, with fixed demo passwords (printed: demo only).
+async fn create_demo_accounts(url: &str) -> anyhow::Result<Vec<(&'static str, &'static str, &'static str)>> {
+    use fitforall_core::policy::{AccountId, Role};
+    use fitforall_core::region::RegionCode;
+    use fitforall_server::auth;
+    let hangzhou = RegionCode::parse("3301").expect("valid");
+    let accounts: [(&str, &str, &str, Option<Role>, Option<RegionCode>); 3] = [
+        ("13800000001", "demo-platform-admin", "platform administrator 平台管理员", Some(Role::PlatformAdmin), None),
+        ("13800000002", "demo-hangzhou-admin", "region administrator of 杭州市 区域管理员", Some(Role::RegionAdmin { region: hangzhou }), Some(hangzhou)),
+        ("13800000003", "demo-resident-pass", "resident 居民", None, Some(RegionCode::parse("330106").expect("valid"))),
+    ];
+    let store = Store::connect(url).await?;
+    let now = Utc::now();
+    let mut printed = Vec::new();
+    for (phone, password, description, role, home_region) in accounts {
+        let id = AccountId::new(auth::new_id());
+        let password_hash = auth::hash_password(password.to_string()).await;
+        let name = format!("演示 {}", &phone[7..]);
+        store.create_account(&fitforall_store::NewAccount { id, phone: phone.to_string(), name, password_hash, home_region }, now).await?;
+        if let Some(role) = role {
+            store.grant_role(auth::new_id(), id, &role, None, now).await?;
+        }
+        printed.push((phone, password, description));
+    }
+    store.close().await;
+    Ok(printed)
+}
+
 pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<String>, seed: u64) -> anyhow::Result<ExitCode> {
     let url = match database {
         Some(url) => url,
@@ -60,10 +88,20 @@ pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<S
         let mut rng = rand::rngs::StdRng::from_os_rng();
         (0..32).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
     };
-    let mut config = crate::settings::server_config(file, Overrides { listen, database_url: Some(url), admin_token: Some(admin_token.clone()) })?;
+    let secret: String = {
+        let mut rng = rand::rngs::StdRng::from_os_rng();
+        (0..64).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
+    };
+    let accounts = create_demo_accounts(&url).await?;
+    let mut config =
+        crate::settings::server_config(file, Overrides { listen, database_url: Some(url), admin_token: Some(admin_token.clone()), secret: Some(secret) })?;
     config.demo = true;
     println!("  demo data: {venues} venues across Zhejiang's 11 cities, {population_rows} county population figures (2022–2024)");
     println!("  a sample of venues against a full population: per-capita sports area comes out near 0.03 m², not the 2.8 m² Zhejiang reported for 2022");
     println!("  admin token for API writes (Authorization: Bearer …): {admin_token}");
+    println!("  demo accounts (log in with POST /api/v1/sessions; login pages come with issue 3):");
+    for (phone, password, role) in &accounts {
+        println!("    {phone}  password {password}  {role}");
+    }
     crate::serve(config).await
 }

@@ -103,7 +103,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { database, listen, admin_token } => {
-                let config = settings::server_config(&file, settings::Overrides { listen, database_url: database, admin_token })?;
+                let secret = std::env::var("FITFORALL_SECRET").ok();
+                let config = settings::server_config(&file, settings::Overrides { listen, database_url: database, admin_token, secret })?;
                 serve(config).await
             }
             Command::Demo { listen, database, seed } => demo::run(&file, listen, database, seed).await,

@@ -17,6 +17,11 @@ pub struct FileSettings {
     pub max_body_bytes: Option<usize>,
     pub refresh_interval_ms: Option<u64>,
     pub log_format: Option<String>,
+    /// Keys the hashes of identity numbers (≥ 32 bytes). Prefer the FITFORALL_SECRET environment
+    /// variable; never put it on the command line.
+    pub secret: Option<String>,
+    /// Mark the session cookie Secure (behind TLS).
+    pub cookie_secure: Option<bool>,
 }
 
 /// The default config file, read when present and no `--config` is given.
@@ -37,6 +42,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub database_url: Option<String>,
     pub admin_token: Option<String>,
+    /// From FITFORALL_SECRET.
+    pub secret: Option<String>,
 }
 
 pub fn server_config(file: &FileSettings, overrides: Overrides) -> anyhow::Result<ServerConfig> {
@@ -53,6 +60,11 @@ pub fn server_config(file: &FileSettings, overrides: Overrides) -> anyhow::Resul
     config.admin_token = admin_token;
     config.max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
     config.refresh_interval_ms = file.refresh_interval_ms.unwrap_or(DEFAULT_REFRESH_INTERVAL_MS);
+    config.secret = overrides.secret.or_else(|| file.secret.clone()).filter(|secret| !secret.is_empty());
+    if config.secret.as_ref().is_some_and(|secret| secret.len() < fitforall_server::auth::MIN_SECRET_BYTES) {
+        bail!("the server secret must be at least {} bytes", fitforall_server::auth::MIN_SECRET_BYTES);
+    }
+    config.cookie_secure = file.cookie_secure.unwrap_or(false);
     Ok(config)
 }
 
@@ -63,11 +75,11 @@ mod tests {
     #[test]
     fn flags_beat_file_beats_defaults() {
         let file: FileSettings = toml::from_str("listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://file.db\"\nmax_body_bytes = 2048").unwrap();
-        let config = server_config(&file, Overrides { listen: None, database_url: Some("sqlite://flag.db".into()), admin_token: None }).unwrap();
+        let config = server_config(&file, Overrides { listen: None, database_url: Some("sqlite://flag.db".into()), admin_token: None, secret: None }).unwrap();
         assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(config.database_url, "sqlite://flag.db");
         assert_eq!(config.max_body_bytes, 2048);
-        let config = server_config(&FileSettings::default(), Overrides { listen: None, database_url: None, admin_token: None }).unwrap();
+        let config = server_config(&FileSettings::default(), Overrides { listen: None, database_url: None, admin_token: None, secret: None }).unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
     }
@@ -76,9 +88,11 @@ mod tests {
     fn bad_settings_are_explained() {
         let error = toml::from_str::<FileSettings>("listen_addr = \"x\"").unwrap_err();
         assert!(error.to_string().contains("unknown field `listen_addr`"), "{error}");
-        let error = server_config(&FileSettings::default(), Overrides { listen: Some("nowhere".into()), database_url: None, admin_token: None }).unwrap_err();
+        let error = server_config(&FileSettings::default(), Overrides { listen: Some("nowhere".into()), database_url: None, admin_token: None, secret: None })
+            .unwrap_err();
         assert_eq!(error.to_string(), "listen address \"nowhere\" is not HOST:PORT, e.g. 127.0.0.1:8080");
-        let error = server_config(&FileSettings::default(), Overrides { listen: None, database_url: None, admin_token: Some("short".into()) }).unwrap_err();
+        let error = server_config(&FileSettings::default(), Overrides { listen: None, database_url: None, admin_token: Some("short".into()), secret: None })
+            .unwrap_err();
         assert_eq!(error.to_string(), "the admin token must be at least 16 characters");
     }
 }

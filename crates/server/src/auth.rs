@@ -73,6 +73,13 @@ pub async fn verify_password(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || verify_password_blocking(&password, &phc)).await.expect("the verifying task does not panic")
 }
 
+/// Spends the same time as a real verification, for a login with an unknown phone number (so the
+/// answer time does not tell which phone numbers have accounts).
+pub async fn verify_against_nothing(password: String) {
+    static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password_blocking("fitforall: no such account"));
+    let _ = tokio::task::spawn_blocking(move || verify_password_blocking(&password, &DUMMY_HASH)).await;
+}
+
 /// The keyed hash of identity numbers: HMAC-SHA256 with a key derived from the server secret. Without
 /// the secret the hashes cannot be tested against guessed numbers (the number space is small).
 #[derive(Clone)]

@@ -19,6 +19,14 @@ pub struct ServerConfig {
     /// Accept `strategy=scan` on venue searches (a full scan, ~100× the cost of the index): for
     /// benchmarks only, never on a public server.
     pub allow_scan_strategy: bool,
+    /// Server secret (≥ 32 bytes): keys the hashes of identity numbers. Without it, identity numbers
+    /// cannot be recorded (503), everything else works.
+    pub secret: Option<String>,
+    /// Mark the session cookie `Secure` (set it when serving behind TLS).
+    pub cookie_secure: bool,
+    /// Login attempts per client IP per minute, and registrations per client IP per hour.
+    pub login_per_ip_per_minute: u32,
+    pub registrations_per_ip_per_hour: u32,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -36,6 +44,10 @@ impl ServerConfig {
             refresh_interval_ms: DEFAULT_REFRESH_INTERVAL_MS,
             demo: false,
             allow_scan_strategy: false,
+            secret: None,
+            cookie_secure: false,
+            login_per_ip_per_minute: 20,
+            registrations_per_ip_per_hour: 20,
         }
     }
 }

@@ -68,7 +68,8 @@ impl Application {
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_loop(self.state.clone()));
         let router = router(self.state.clone());
-        let result = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         refresher.abort();
         self.state.store().close().await;
         result

@@ -18,6 +18,9 @@ use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::reference::{self, Place};
 
+/// Client addresses tracked by each rate limiter (older ones are forgotten first).
+const MAX_TRACKED_CLIENTS: usize = 100_000;
+
 pub struct Snapshot {
     pub regions: Arc<RegionTree>,
     pub regions_version: i64,
@@ -41,6 +44,9 @@ struct Inner {
     places: Vec<Place>,
     /// Label points of provinces and Zhejiang's cities (from the map files), parsed once.
     label_points: Vec<(fitforall_core::region::RegionCode, fitforall_core::geo::LatLng)>,
+    identity_hasher: Option<crate::auth::IdentityHasher>,
+    login_limiter: std::sync::Mutex<fitforall_core::throttle::RateLimiter<std::net::IpAddr>>,
+    registration_limiter: std::sync::Mutex<fitforall_core::throttle::RateLimiter<std::net::IpAddr>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +65,12 @@ impl AppState {
     pub async fn load(store: Store, config: ServerConfig) -> Result<AppState, StateError> {
         let snapshot = load_snapshot(&store).await?;
         let places = reference::embedded_places(&snapshot.regions).map_err(StateError::Reference)?;
+        let identity_hasher = match config.secret.as_deref() {
+            None => None,
+            Some(secret) => Some(crate::auth::IdentityHasher::new(secret.as_bytes()).map_err(|error| StateError::Reference(error.to_string()))?),
+        };
+        let login_per_minute = config.login_per_ip_per_minute.max(1);
+        let registrations_per_hour = config.registrations_per_ip_per_hour.max(1);
         let metrics = Metrics::new();
         metrics.set_reference_sizes(snapshot.regions.len(), snapshot.catalog.len());
         Ok(AppState {
@@ -70,6 +82,9 @@ impl AppState {
                 metrics,
                 places,
                 label_points: reference::label_points(),
+                identity_hasher,
+                login_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(login_per_minute, 60, MAX_TRACKED_CLIENTS)),
+                registration_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(registrations_per_hour, 3_600, MAX_TRACKED_CLIENTS)),
             }),
         })
     }
@@ -88,6 +103,19 @@ impl AppState {
 
     pub fn places(&self) -> &[Place] {
         &self.inner.places
+    }
+
+    pub fn identity_hasher(&self) -> Option<&crate::auth::IdentityHasher> {
+        self.inner.identity_hasher.as_ref()
+    }
+
+    /// Counts a login attempt from `ip`; `Err(seconds)` when over the per-IP limit.
+    pub fn allow_login_from(&self, ip: std::net::IpAddr, now_unix_s: i64) -> Result<(), i64> {
+        self.inner.login_limiter.lock().expect("limiter lock poisoned").allow(&ip, now_unix_s).map_err(|retry| retry.seconds)
+    }
+
+    pub fn allow_registration_from(&self, ip: std::net::IpAddr, now_unix_s: i64) -> Result<(), i64> {
+        self.inner.registration_limiter.lock().expect("limiter lock poisoned").allow(&ip, now_unix_s).map_err(|retry| retry.seconds)
     }
 
     pub fn label_points(&self) -> &[(fitforall_core::region::RegionCode, fitforall_core::geo::LatLng)] {

@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{delete, get, post, put};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod accounts;
 pub mod indicators;
 pub mod places;
 pub mod regions;
@@ -18,6 +19,13 @@ pub mod venues;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/accounts", post(accounts::register))
+        .route("/api/v1/sessions", post(accounts::login))
+        .route("/api/v1/sessions/current", delete(accounts::logout))
+        .route("/api/v1/me", get(accounts::me))
+        .route("/api/v1/me/identity", put(accounts::set_identity))
+        .route("/api/v1/me/tokens", get(accounts::list_tokens).post(accounts::create_token))
+        .route("/api/v1/me/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/v1/regions", get(regions::search))
         .route("/api/v1/regions/{code}", get(regions::show))
         .route("/api/v1/places", get(places::search))
@@ -50,12 +58,21 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         venues::replace,
         venues::remove,
         indicators::per_capita_sports_area_handler,
+        accounts::register,
+        accounts::login,
+        accounts::logout,
+        accounts::me,
+        accounts::set_identity,
+        accounts::create_token,
+        accounts::list_tokens,
+        accounts::revoke_token,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "regions", description = "China's division codes, province → city → county → street"),
         (name = "venues", description = "Public sports venues"),
+        (name = "accounts", description = "Residents' accounts: register, log in (session cookie + X-CSRF-Token), identity number, API tokens"),
         (name = "indicators", description = "Indicators of the public fitness service system, with their definitions"),
     )
 )]

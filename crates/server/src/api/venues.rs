@@ -4,16 +4,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, Utc};
 use fitforall_core::catalog::{LocalMoment, MAX_PAGE_SIZE, Near, SearchStrategy, VenueQuery};
 use fitforall_core::geo::{GeoError, LatLng, RadiusM};
+use fitforall_core::policy::Action;
 use fitforall_core::region::RegionTree;
 use fitforall_core::venue::{ServiceNormCheck, Sport, Venue, VenueId, VenueInput, VenueStatus, VenueType, check_service_norm};
 
 use crate::api::ApiJson;
 use crate::api::regions::{RegionSummary, parse_region};
+use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
 use crate::state::AppState;
@@ -260,23 +262,6 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Resu
     Ok(Json(VenueView::new(&snapshot.regions, venue, LocalMoment::from_naive(local_now()), None)))
 }
 
-/// Checks `Authorization: Bearer <admin token>` in constant time.
-fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = state.config().admin_token.as_deref() else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "writes_disabled", "venue writes are disabled: the server has no admin token configured"));
-    };
-    let given = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
-    let Some(given) = given else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin token>"));
-    };
-    let same_length = given.len() == expected.len();
-    let difference = given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
-    if !same_length || difference != 0 {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the admin token is wrong"));
-    }
-    Ok(())
-}
-
 static GENERATED_IDS: AtomicU64 = AtomicU64::new(0);
 
 fn generated_id() -> VenueId {
@@ -290,56 +275,100 @@ fn parse_input(state: &AppState, input: &VenueInput, id: VenueId) -> Result<Venu
     input.parse(id, |code| snapshot.regions.contains(code)).map_err(ApiError::invalid_body)
 }
 
-/// Create a venue. Requires the admin token.
+/// Create a venue. Requires a session (with X-CSRF-Token), an API token or the admin token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
 #[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("admin_token" = [])),
     request_body = serde_json::Value,
     responses((status = 201, body = VenueView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, ApiJson(input): ApiJson<VenueInput>) -> Result<Response, ApiError> {
-    require_admin(&state, &headers)?;
+pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<VenueInput>) -> Result<Response, ApiError> {
+    caller.require_login()?;
     let id = match input.id.as_deref() {
         Some(text) => parse_id(text)?,
         None => generated_id(),
     };
     let venue = parse_input(&state, &input, id)?;
+    caller.require(&Action::CreateVenue { region: venue.region })?;
     state.save_venue(venue.clone(), true, Utc::now()).await?;
-    tracing::info!(venue = %venue.id, "venue created");
+    tracing::info!(venue = %venue.id, by = %caller.label(), "venue created");
     let snapshot = state.snapshot();
     let view = VenueView::new(&snapshot.regions, &venue, LocalMoment::from_naive(local_now()), None);
+    audit_venue_write(&state, &caller, "create_venue", &venue, None, Some(&view)).await?;
     let location = format!("/api/v1/venues/{}", venue.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response())
 }
 
-/// Replace a venue (every field). Requires the admin token.
+/// Replace a venue (every field). Requires a session (with X-CSRF-Token), an API token or the admin token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
 #[utoipa::path(put, path = "/api/v1/venues/{id}", tag = "venues", security(("admin_token" = [])),
     params(("id" = String, Path, description = "Venue id")),
     request_body = serde_json::Value,
     responses((status = 200, body = VenueView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<VenueInput>,
 ) -> Result<Json<VenueView>, ApiError> {
-    require_admin(&state, &headers)?;
     let id = parse_id(&id)?;
     if input.id.as_deref().is_some_and(|body_id| body_id.trim() != id.as_str()) {
         return Err(ApiError::invalid_body(vec![fitforall_core::venue::FieldError::new("id", "differs from the id in the path")]));
     }
-    let venue = parse_input(&state, &input, id)?;
-    state.save_venue(venue.clone(), false, Utc::now()).await?;
-    tracing::info!(venue = %venue.id, "venue replaced");
     let snapshot = state.snapshot();
-    Ok(Json(VenueView::new(&snapshot.regions, &venue, LocalMoment::from_naive(local_now()), None)))
+    let current = existing_venue(&caller, &snapshot, &id)?;
+    let before = VenueView::new(&snapshot.regions, &current, LocalMoment::from_naive(local_now()), None);
+    let venue = parse_input(&state, &input, id)?;
+    let new_region = (venue.region != current.region).then_some(venue.region);
+    caller.require(&Action::UpdateVenue { venue: venue.id.clone(), region: current.region, new_region })?;
+    state.save_venue(venue.clone(), false, Utc::now()).await?;
+    tracing::info!(venue = %venue.id, by = %caller.label(), "venue replaced");
+    let snapshot = state.snapshot();
+    let view = VenueView::new(&snapshot.regions, &venue, LocalMoment::from_naive(local_now()), None);
+    audit_venue_write(&state, &caller, "update_venue", &venue, Some(&before), Some(&view)).await?;
+    Ok(Json(view))
 }
 
-/// Delete a venue. Requires the admin token.
+/// Delete a venue. Requires a session (with X-CSRF-Token), an API token or the admin token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
 #[utoipa::path(delete, path = "/api/v1/venues/{id}", tag = "venues", security(("admin_token" = [])),
     params(("id" = String, Path, description = "Venue id")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn remove(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    require_admin(&state, &headers)?;
+pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
+    let snapshot = state.snapshot();
+    let current = existing_venue(&caller, &snapshot, &id)?;
+    caller.require(&Action::DeleteVenue { venue: id.clone(), region: current.region })?;
+    let before = VenueView::new(&snapshot.regions, &current, LocalMoment::from_naive(local_now()), None);
     state.delete_venue(&id).await?;
-    tracing::info!(venue = %id, "venue deleted");
+    tracing::info!(venue = %id, by = %caller.label(), "venue deleted");
+    audit_venue_write(&state, &caller, "delete_venue", &current, Some(&before), None).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The venue a write refers to: 401 first for a caller who is not logged in (so that anonymous
+/// callers learn nothing about which ids exist), then 404.
+fn existing_venue(caller: &Caller, snapshot: &crate::state::Snapshot, id: &VenueId) -> Result<Venue, ApiError> {
+    caller.require_login()?;
+    snapshot.catalog.get(id).cloned().ok_or_else(|| ApiError::not_found(format!("venue {id} does not exist")))
+}
+
+/// Every venue write by an operator or administrator goes to the audit log with before and after.
+async fn audit_venue_write(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    venue: &Venue,
+    before: Option<&VenueView>,
+    after: Option<&VenueView>,
+) -> Result<(), ApiError> {
+    let to_json = |view: Option<&VenueView>| view.map(|view| serde_json::to_string(view).expect("plain data"));
+    let entry = fitforall_store::AuditEntry {
+        id: crate::auth::new_id(),
+        at: Utc::now(),
+        actor: caller.account(),
+        actor_label: caller.label(),
+        action: action.to_string(),
+        target: format!("venue {}", venue.id),
+        region: Some(venue.region),
+        before_json: to_json(before),
+        after_json: to_json(after),
+    };
+    state.store().append_audit(&entry).await?;
+    Ok(())
 }
