@@ -50,7 +50,9 @@ async fn create_demo_accounts(url: &str) -> anyhow::Result<Vec<(&'static str, &'
     use fitforall_core::region::RegionCode;
     use fitforall_server::auth;
     let hangzhou = RegionCode::parse("3301").expect("valid");
-    let accounts: [(&str, &str, &str, Option<Role>, Option<RegionCode>); 3] = [
+    /// Phone, password, description, role, home region.
+    type DemoAccount = (&'static str, &'static str, &'static str, Option<Role>, Option<RegionCode>);
+    let accounts: [DemoAccount; 3] = [
         ("13800000001", "demo-platform-admin", "platform administrator 平台管理员", Some(Role::PlatformAdmin), None),
         ("13800000002", "demo-hangzhou-admin", "region administrator of 杭州市 区域管理员", Some(Role::RegionAdmin { region: hangzhou }), Some(hangzhou)),
         ("13800000003", "demo-resident-pass", "resident 居民", None, Some(RegionCode::parse("330106").expect("valid"))),
