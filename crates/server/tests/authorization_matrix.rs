@@ -1,0 +1,219 @@
+//! The authorization matrix: every API route × every kind of caller → the expected status, from one
+//! table. The routes are read from the OpenAPI document, so a new route without a row fails here.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use fitforall_core::identity::check_digit;
+use fitforall_core::indicator::PopulationRecord;
+use fitforall_core::policy::{AccountId, Role};
+use fitforall_core::region::RegionCode;
+use fitforall_server::config::ServerConfig;
+use fitforall_server::startup::Application;
+use fitforall_store::testing::TestDatabase;
+use serde_json::{Value, json};
+
+const ADMIN_TOKEN: &str = "matrix-admin-token-0123456789";
+const ACTORS: [&str; 6] = ["anonymous", "resident", "hangzhou_admin", "ningbo_admin", "platform_admin", "admin_token"];
+
+/// One caller: how it authenticates, and what it made along the way (for routes that need an id).
+struct Actor {
+    name: &'static str,
+    cookie: Option<String>,
+    csrf: Option<String>,
+    bearer: Option<String>,
+    last_token_id: Option<String>,
+}
+
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    /// Expected status per actor, in the order of [`ACTORS`].
+    expect: [u16; 6],
+}
+
+/// The table. Ordered: rows that need something an earlier row made come after it; logging out is last.
+const ROWS: &[Row] = &[
+    Row { method: "get", path: "/api/v1/regions", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/regions/{code}", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/places", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/venues", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/venues.geojson", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/venues/{id}", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/api/v1/venues", expect: [401, 403, 201, 403, 201, 201] },
+    Row { method: "put", path: "/api/v1/venues/{id}", expect: [401, 403, 200, 403, 200, 200] },
+    Row { method: "delete", path: "/api/v1/venues/{id}", expect: [401, 403, 204, 403, 204, 204] },
+    Row { method: "get", path: "/api/v1/indicators/per-capita-sports-area", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/openapi.json", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/api/v1/accounts", expect: [201, 201, 201, 201, 201, 201] },
+    Row { method: "post", path: "/api/v1/sessions", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/me", expect: [401, 200, 200, 200, 200, 403] },
+    Row { method: "put", path: "/api/v1/me/identity", expect: [401, 200, 200, 200, 200, 403] },
+    Row { method: "post", path: "/api/v1/me/tokens", expect: [401, 201, 201, 201, 201, 403] },
+    Row { method: "get", path: "/api/v1/me/tokens", expect: [401, 200, 200, 200, 200, 403] },
+    Row { method: "delete", path: "/api/v1/me/tokens/{id}", expect: [401, 204, 204, 204, 204, 403] },
+    Row { method: "delete", path: "/api/v1/sessions/current", expect: [401, 204, 204, 204, 204, 401] },
+];
+
+fn venue_body(id: &str) -> Value {
+    json!({"id": id, "name": format!("矩阵场馆 {id}"), "region_code": "330106", "lat": 30.25, "lng": 120.15, "type": "ball_courts", "sports_area_m2": 500})
+}
+
+/// A valid identity number per actor (region 330106, a different sequence each).
+fn id_number(index: usize) -> String {
+    let first17 = format!("3301061990030710{index}");
+    let bytes: [u8; 17] = first17.as_bytes().try_into().unwrap();
+    format!("{first17}{}", check_digit(&bytes))
+}
+
+/// The concrete request a row makes for an actor: path and body.
+fn request_for(row: &Row, actor: &Actor, index: usize) -> (String, Option<Value>) {
+    let own_venue = format!("m-{}", actor.name.replace('_', "-"));
+    match (row.method, row.path) {
+        ("get", "/api/v1/regions") => ("/api/v1/regions?q=%E8%A5%BF%E6%B9%96".into(), None),
+        ("get", "/api/v1/regions/{code}") => ("/api/v1/regions/3301".into(), None),
+        ("get", "/api/v1/places") => ("/api/v1/places?q=%E8%A5%BF%E6%B9%96".into(), None),
+        ("get", "/api/v1/venues") => ("/api/v1/venues?lat=30.25&lng=120.15".into(), None),
+        ("get", "/api/v1/venues.geojson") => ("/api/v1/venues.geojson?region=3301".into(), None),
+        ("get", "/api/v1/venues/{id}") => ("/api/v1/venues/base".into(), None),
+        ("post", "/api/v1/venues") => ("/api/v1/venues".into(), Some(venue_body(&own_venue))),
+        ("put", "/api/v1/venues/{id}") => ("/api/v1/venues/base".into(), Some(venue_body("base"))),
+        // Each actor deletes a venue of its own, made through the store before the run.
+        ("delete", "/api/v1/venues/{id}") => (format!("/api/v1/venues/del-{index}"), None),
+        ("get", "/api/v1/indicators/per-capita-sports-area") => ("/api/v1/indicators/per-capita-sports-area?region=3301".into(), None),
+        ("get", "/api/v1/openapi.json") => ("/api/v1/openapi.json".into(), None),
+        ("post", "/api/v1/accounts") => {
+            ("/api/v1/accounts".into(), Some(json!({"phone": format!("1390000000{index}"), "password": "matrix password", "name": "新用户"})))
+        }
+        ("post", "/api/v1/sessions") => ("/api/v1/sessions".into(), Some(json!({"phone": format!("1390000000{index}"), "password": "matrix password"}))),
+        ("put", "/api/v1/me/identity") => ("/api/v1/me/identity".into(), Some(json!({"id_number": id_number(index)}))),
+        ("post", "/api/v1/me/tokens") => ("/api/v1/me/tokens".into(), Some(json!({"name": "matrix"}))),
+        ("delete", "/api/v1/me/tokens/{id}") => (format!("/api/v1/me/tokens/{}", actor.last_token_id.as_deref().unwrap_or("1")), None),
+        (_, path) => (path.to_string(), None),
+    }
+}
+
+async fn send(http: &reqwest::Client, base: &str, actor: &Actor, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let mut request = http.request(method, format!("{base}{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(cookie) = &actor.cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(csrf) = &actor.csrf {
+        request = request.header("x-csrf-token", csrf);
+    }
+    if let Some(token) = &actor.bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[tokio::test]
+async fn every_route_for_every_caller_on_every_backend() {
+    for database in TestDatabase::all().await {
+        matrix(&database).await;
+    }
+}
+
+async fn matrix(database: &TestDatabase) {
+    let label = database.label;
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    config.secret = Some("matrix secret, long enough to key the identity hashes".into());
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state.clone();
+    tokio::spawn(app.serve(std::future::pending()));
+    let store = state.store();
+    let now = Utc::now();
+    let http = reqwest::Client::new();
+
+    // Every route in the OpenAPI document has a row, and every row a route.
+    let document = serde_json::to_value(fitforall_server::api::openapi_document()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    documented.insert(("get".into(), "/api/v1/openapi.json".into()));
+    let table: BTreeSet<(String, String)> = ROWS.iter().map(|row| (row.method.to_string(), row.path.to_string())).collect();
+    assert_eq!(table, documented, "the matrix table and the routes differ: add a row for every new route");
+
+    // The world: a venue to read and update, one venue per actor to delete, population for the indicator.
+    let base_venue: fitforall_core::venue::VenueInput = serde_json::from_value(venue_body("base")).unwrap();
+    let tree = state.snapshot().regions.clone();
+    let parse = |input: &fitforall_core::venue::VenueInput, id: &str| {
+        input.parse(fitforall_core::venue::VenueId::parse(id).unwrap(), |code| tree.contains(code)).unwrap()
+    };
+    let mut venues = vec![parse(&base_venue, "base")];
+    for index in 0..ACTORS.len() {
+        venues.push(parse(&base_venue, &format!("del-{index}")));
+    }
+    store.upsert_venues(&venues, now).await.unwrap();
+    let population = PopulationRecord { region: RegionCode::parse("330106").unwrap(), year: 2024, population: 1_000_000 };
+    store.upsert_population(&[population], now).await.unwrap();
+    state.refresh_if_stale().await.unwrap();
+
+    // The callers: accounts with their grants, logged in with a session; and the admin token.
+    let roles: [Option<Role>; 6] = [
+        None,
+        None,
+        Some(Role::RegionAdmin { region: RegionCode::parse("3301").unwrap() }),
+        Some(Role::RegionAdmin { region: RegionCode::parse("3302").unwrap() }),
+        Some(Role::PlatformAdmin),
+        None,
+    ];
+    let mut actors = Vec::new();
+    for (index, name) in ACTORS.iter().enumerate() {
+        let mut actor = Actor { name, cookie: None, csrf: None, bearer: None, last_token_id: None };
+        match *name {
+            "anonymous" => {}
+            "admin_token" => actor.bearer = Some(ADMIN_TOKEN.into()),
+            _ => {
+                let phone = format!("1370000000{index}");
+                let id = AccountId::new(fitforall_server::auth::new_id());
+                let password_hash = fitforall_server::auth::hash_password("matrix password".into()).await;
+                let account = fitforall_store::NewAccount { id, phone: phone.clone(), name: name.to_string(), password_hash, home_region: None };
+                store.create_account(&account, now).await.unwrap();
+                if let Some(role) = &roles[index] {
+                    store.grant_role(fitforall_server::auth::new_id(), id, role, None, now).await.unwrap();
+                }
+                let response = http.post(format!("{base}/api/v1/sessions")).json(&json!({"phone": phone, "password": "matrix password"})).send().await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "{name} logs in");
+                let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+                let body: Value = response.json().await.unwrap();
+                actor.cookie = Some(cookie);
+                actor.csrf = body["csrf_token"].as_str().map(str::to_string);
+            }
+        }
+        actors.push(actor);
+    }
+
+    let mut failures = Vec::new();
+    for row in ROWS {
+        for (index, actor) in actors.iter_mut().enumerate() {
+            let (path, body) = request_for(row, actor, index);
+            let (status, reply) = send(&http, &base, actor, row.method, &path, body).await;
+            if row.path == "/api/v1/me/tokens" && row.method == "post" && status == 201 {
+                actor.last_token_id = reply["id"].as_str().map(str::to_string);
+            }
+            if status != row.expect[index] {
+                failures.push(format!(
+                    "{label}: {} {} as {}: expected {}, got {status}: {reply}",
+                    row.method.to_uppercase(),
+                    row.path,
+                    actor.name,
+                    row.expect[index]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
