@@ -52,6 +52,9 @@ const ROWS: &[Row] = &[
     Row { method: "post", path: "/api/v1/me/tokens", expect: [401, 201, 201, 201, 201, 403] },
     Row { method: "get", path: "/api/v1/me/tokens", expect: [401, 200, 200, 200, 200, 403] },
     Row { method: "delete", path: "/api/v1/me/tokens/{id}", expect: [401, 204, 204, 204, 204, 403] },
+    Row { method: "post", path: "/api/v1/accounts/{id}/roles", expect: [401, 403, 201, 403, 201, 201] },
+    Row { method: "get", path: "/api/v1/audit", expect: [401, 403, 200, 403, 200, 200] },
+    Row { method: "delete", path: "/api/v1/accounts/{id}/roles", expect: [401, 403, 204, 403, 204, 204] },
     Row { method: "delete", path: "/api/v1/sessions/current", expect: [401, 204, 204, 204, 204, 401] },
 ];
 
@@ -67,7 +70,10 @@ fn id_number(index: usize) -> String {
 }
 
 /// The concrete request a row makes for an actor: path and body.
-fn request_for(row: &Row, actor: &Actor, index: usize) -> (String, Option<Value>) {
+/// Hangzhou districts, one per actor: the region-administrator role each actor grants (and revokes).
+const DISTRICTS: [&str; 6] = ["330102", "330105", "330106", "330108", "330109", "330110"];
+
+fn request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (String, Option<Value>) {
     let own_venue = format!("m-{}", actor.name.replace('_', "-"));
     match (row.method, row.path) {
         ("get", "/api/v1/regions") => ("/api/v1/regions?q=%E8%A5%BF%E6%B9%96".into(), None),
@@ -89,6 +95,10 @@ fn request_for(row: &Row, actor: &Actor, index: usize) -> (String, Option<Value>
         ("put", "/api/v1/me/identity") => ("/api/v1/me/identity".into(), Some(json!({"id_number": id_number(index)}))),
         ("post", "/api/v1/me/tokens") => ("/api/v1/me/tokens".into(), Some(json!({"name": "matrix"}))),
         ("delete", "/api/v1/me/tokens/{id}") => (format!("/api/v1/me/tokens/{}", actor.last_token_id.as_deref().unwrap_or("1")), None),
+        ("post" | "delete", "/api/v1/accounts/{id}/roles") => {
+            (format!("/api/v1/accounts/{target}/roles"), Some(json!({"role": "region_admin", "scope": DISTRICTS[index]})))
+        }
+        ("get", "/api/v1/audit") => ("/api/v1/audit?region=3301".into(), None),
         (_, path) => (path.to_string(), None),
     }
 }
@@ -196,10 +206,15 @@ async fn matrix(database: &TestDatabase) {
         actors.push(actor);
     }
 
+    // The account roles are granted to and revoked from.
+    let target = AccountId::new(fitforall_server::auth::new_id());
+    let account = fitforall_store::NewAccount { id: target, phone: "13600000000".into(), name: "target".into(), password_hash: "x".into(), home_region: None };
+    store.create_account(&account, now).await.unwrap();
+
     let mut failures = Vec::new();
     for row in ROWS {
         for (index, actor) in actors.iter_mut().enumerate() {
-            let (path, body) = request_for(row, actor, index);
+            let (path, body) = request_for(row, actor, index, target);
             let (status, reply) = send(&http, &base, actor, row.method, &path, body).await;
             if row.path == "/api/v1/me/tokens" && row.method == "post" && status == 201 {
                 actor.last_token_id = reply["id"].as_str().map(str::to_string);
@@ -216,4 +231,10 @@ async fn matrix(database: &TestDatabase) {
         }
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    // Each allowed grant and revocation is in the audit log.
+    for action in ["grant_role", "revoke_role"] {
+        let query = fitforall_store::AuditQuery { actor: None, action: Some(action.into()), region: None, from: None, to: None, limit: 50, offset: 0 };
+        assert_eq!(store.search_audit(&query).await.unwrap().len(), 3, "{label}: {action}");
+    }
+    assert!(store.active_roles(target).await.unwrap().is_empty(), "{label}: every grant was revoked again");
 }

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod accounts;
+pub mod admin;
 pub mod indicators;
 pub mod places;
 pub mod regions;
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/accounts", post(accounts::register))
+        .route("/api/v1/accounts/{id}/roles", post(admin::grant_role).delete(admin::revoke_role))
+        .route("/api/v1/audit", get(admin::search_audit))
         .route("/api/v1/sessions", post(accounts::login))
         .route("/api/v1/sessions/current", delete(accounts::logout))
         .route("/api/v1/me", get(accounts::me))
@@ -66,6 +69,9 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         accounts::create_token,
         accounts::list_tokens,
         accounts::revoke_token,
+        admin::grant_role,
+        admin::revoke_role,
+        admin::search_audit,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
