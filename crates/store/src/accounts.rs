@@ -189,6 +189,22 @@ fn unique_violation_as(message: &'static str) -> impl Fn(sqlx::Error) -> StoreEr
     }
 }
 
+/// Inside a write transaction (`$tx`, either backend): the province of an active account, or return
+/// `NotFound` from the enclosing function. A macro because each `dispatch!` arm has its own
+/// transaction type.
+macro_rules! active_account_province {
+    ($tx:ident, $account:expr) => {{
+        let province: Option<String> = sqlx::query_scalar("SELECT province_code FROM accounts WHERE id = $1 AND status = 'active'")
+            .bind($account.as_i64())
+            .fetch_optional(&mut *$tx)
+            .await?;
+        match province {
+            Some(province) => province,
+            None => return Err(no_account($account)),
+        }
+    }};
+}
+
 fn no_account(id: AccountId) -> StoreError {
     StoreError::NotFound(format!("account {id}"))
 }
@@ -472,13 +488,7 @@ impl Store {
     pub async fn grant_role(&self, grant_id: i64, account: AccountId, role: &Role, granted_by: Option<AccountId>, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let province: Option<String> = sqlx::query_scalar("SELECT province_code FROM accounts WHERE id = $1 AND status = 'active'")
-                .bind(account.as_i64())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(province) = province else {
-                return Err(no_account(account));
-            };
+            let province = active_account_province!(tx, account);
             sqlx::query("INSERT INTO role_grants (province_code, id, account_id, role, scope, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(province.as_str())
                 .bind(grant_id)
@@ -590,13 +600,7 @@ impl Store {
     ) -> StoreResult<()> {
         dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let province: Option<String> = sqlx::query_scalar("SELECT province_code FROM accounts WHERE id = $1 AND status = 'active'")
-                .bind(account.as_i64())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(province) = province else {
-                return Err(no_account(account));
-            };
+            let province = active_account_province!(tx, account);
             sqlx::query(
                 "INSERT INTO sessions (province_code, token_hash, account_id, csrf_token, created_at, last_seen_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $5, $6)",
@@ -671,13 +675,7 @@ impl Store {
     pub async fn create_api_token(&self, id: i64, token_hash: &str, account: AccountId, name: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let province: Option<String> = sqlx::query_scalar("SELECT province_code FROM accounts WHERE id = $1 AND status = 'active'")
-                .bind(account.as_i64())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(province) = province else {
-                return Err(no_account(account));
-            };
+            let province = active_account_province!(tx, account);
             sqlx::query("INSERT INTO api_tokens (province_code, id, token_hash, account_id, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(province.as_str())
                 .bind(id)
@@ -893,13 +891,7 @@ impl Store {
     pub async fn create_reset_code(&self, code_hash: &str, account: AccountId, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let province: Option<String> = sqlx::query_scalar("SELECT province_code FROM accounts WHERE id = $1 AND status = 'active'")
-                .bind(account.as_i64())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(province) = province else {
-                return Err(no_account(account));
-            };
+            let province = active_account_province!(tx, account);
             sqlx::query("INSERT INTO reset_codes (province_code, code_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(province.as_str())
                 .bind(code_hash)
