@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<ErrorDetail>,
+    /// Sent as `Retry-After` (429 answers).
+    pub retry_after_s: Option<i64>,
 }
 
 /// One located problem: a request parameter or body field and what is wrong with it.
@@ -38,7 +40,12 @@ pub struct ErrorContent {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: Vec::new() }
+        ApiError { status, code, message: message.into(), details: Vec::new(), retry_after_s: None }
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(retry_after_s: i64, message: impl Into<String>) -> ApiError {
+        ApiError { retry_after_s: Some(retry_after_s.max(1)), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message) }
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
@@ -52,6 +59,7 @@ impl ApiError {
             code: "invalid_parameter",
             message: format!("parameter {name}: {reason}"),
             details: vec![ErrorDetail { field: name.to_string(), reason }],
+            retry_after_s: None,
         }
     }
 
@@ -62,6 +70,7 @@ impl ApiError {
             code: "invalid_body",
             message,
             details: field_errors.into_iter().map(|error| ErrorDetail { field: error.field.to_string(), reason: error.reason }).collect(),
+            retry_after_s: None,
         }
     }
 
@@ -76,7 +85,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let retry_after = self.retry_after_s.and_then(|seconds| axum::http::HeaderValue::from_str(&seconds.to_string()).ok());
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

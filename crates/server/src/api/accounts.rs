@@ -1,7 +1,7 @@
 //! Accounts (issue 3, first slice): register, log in and out (session cookie + CSRF token), the
 //! caller's own account, their resident identity number, and their API tokens.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
@@ -74,18 +74,14 @@ fn account_view(account: &Account, roles: &[Role]) -> AccountView {
     }
 }
 
-async fn view_of(state: &AppState, id: AccountId) -> Result<AccountView, ApiError> {
+pub async fn view_of(state: &AppState, id: AccountId) -> Result<AccountView, ApiError> {
     let account = state.store().account_by_id(id).await?;
     let roles = state.store().active_roles(id).await?;
     Ok(account_view(&account, &roles))
 }
 
-fn too_many(retry_after_s: i64, message: String) -> Response {
-    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message).into_response();
-    if let Ok(value) = HeaderValue::from_str(&retry_after_s.max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
+fn too_many(retry_after_s: i64, message: String) -> ApiError {
+    ApiError::too_many_requests(retry_after_s, message)
 }
 
 /// Whole minutes, rounded up, at least 1.
@@ -93,11 +89,11 @@ fn minutes(seconds: i64) -> i64 {
     ((seconds + 59) / 60).max(1)
 }
 
-fn parse_phone(text: &str) -> Result<PhoneNumber, ApiError> {
+pub fn parse_phone(text: &str) -> Result<PhoneNumber, ApiError> {
     PhoneNumber::parse(text).map_err(|error| ApiError::invalid_body(vec![fitforall_core::venue::FieldError::new("phone", error.to_string())]))
 }
 
-fn field_error(field: &'static str, reason: impl Into<String>) -> ApiError {
+pub fn field_error(field: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::invalid_body(vec![fitforall_core::venue::FieldError::new(field, reason)])
 }
 
@@ -118,9 +114,16 @@ pub async fn register(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
+    let id = register_account(&state, client.ip(), request).await?;
+    Ok((StatusCode::CREATED, Json(view_of(&state, id).await?)).into_response())
+}
+
+/// Registration, for the API and the register page: rate limit per client address, field checks,
+/// password hashing off the async threads, the claim on the phone number (409 when taken).
+pub async fn register_account(state: &AppState, client: IpAddr, request: RegisterRequest) -> Result<AccountId, ApiError> {
     let now = Utc::now();
-    if let Err(retry_after_s) = state.allow_registration_from(client.ip(), now.timestamp()) {
-        return Ok(too_many(retry_after_s, format!("too many registrations from this address; try again in {} minutes", minutes(retry_after_s))));
+    if let Err(retry_after_s) = state.allow_registration_from(client, now.timestamp()) {
+        return Err(too_many(retry_after_s, format!("too many registrations from this address; try again in {} minutes", minutes(retry_after_s))));
     }
     let phone = parse_phone(&request.phone)?;
     let name = request.name.trim().to_string();
@@ -142,7 +145,7 @@ pub async fn register(
     let password_hash = hash_password(request.password).await;
     state.store().create_account(&NewAccount { id, phone: phone.as_str().to_string(), name, password_hash, home_region }, now).await?;
     tracing::info!(account = %id, "account registered");
-    Ok((StatusCode::CREATED, Json(view_of(&state, id).await?)).into_response())
+    Ok(id)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -171,9 +174,29 @@ pub async fn login(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    let opened = open_session(&state, client.ip(), request).await?;
+    let body =
+        LoginResponse { account: account_view(&opened.account, &opened.roles), csrf_token: opened.csrf_token, expires_at: opened.expires_at.to_rfc3339() };
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &opened.token));
+    Ok(response)
+}
+
+/// A session just opened: the cookie value (`token`) is given to the client once; only its hash is kept.
+pub struct OpenedSession {
+    pub account: Account,
+    pub roles: Vec<Role>,
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// Log in, for the API and the login page: per-address limit, per-account lockout (429 with
+/// Retry-After), the same 401 for a wrong phone number and a wrong password.
+pub async fn open_session(state: &AppState, client: IpAddr, request: LoginRequest) -> Result<OpenedSession, ApiError> {
     let now = Utc::now();
-    if let Err(retry_after_s) = state.allow_login_from(client.ip(), now.timestamp()) {
-        return Ok(too_many(retry_after_s, format!("too many login attempts from this address; try again in {retry_after_s} seconds")));
+    if let Err(retry_after_s) = state.allow_login_from(client, now.timestamp()) {
+        return Err(too_many(retry_after_s, format!("too many login attempts from this address; try again in {retry_after_s} seconds")));
     }
     let wrong = || ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", "wrong phone number or password");
     let phone = parse_phone(&request.phone)?;
@@ -186,11 +209,9 @@ pub async fn login(
         Err(other) => return Err(other.into()),
     };
     let policy = ThrottlePolicy::default();
+    let locked_message = |retry_after_s: i64| format!("this account is locked after repeated failed logins; try again in {} minutes", minutes(retry_after_s));
     if let Err(locked) = account.throttle.check(now.timestamp()) {
-        return Ok(too_many(
-            locked.retry_after_s,
-            format!("this account is locked after repeated failed logins; try again in {} minutes", minutes(locked.retry_after_s)),
-        ));
+        return Err(too_many(locked.retry_after_s, locked_message(locked.retry_after_s)));
     }
     let mut throttle = account.throttle.clone();
     if !verify_password(request.password, account.password_hash.clone()).await {
@@ -198,10 +219,7 @@ pub async fn login(
         state.store().save_throttle(account.id, &throttle, now).await?;
         if let FailureOutcome::LockedOut(locked) = outcome {
             tracing::warn!(account = %account.id, retry_after_s = locked.retry_after_s, "account locked after repeated failed logins");
-            return Ok(too_many(
-                locked.retry_after_s,
-                format!("this account is locked after repeated failed logins; try again in {} minutes", minutes(locked.retry_after_s)),
-            ));
+            return Err(too_many(locked.retry_after_s, locked_message(locked.retry_after_s)));
         }
         return Err(wrong());
     }
@@ -214,12 +232,19 @@ pub async fn login(
     let expires_at = now + Duration::days(SESSION_DAYS);
     state.store().create_session(&token_hash, account.id, &csrf_token, expires_at, now).await?;
     let roles = state.store().active_roles(account.id).await?;
-    let body = LoginResponse { account: account_view(&account, &roles), csrf_token, expires_at: expires_at.to_rfc3339() };
+    Ok(OpenedSession { account, roles, token, csrf_token, expires_at })
+}
+
+/// The `Set-Cookie` value of a new session (HttpOnly, SameSite=Lax, Secure when configured).
+pub fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
     let secure = if state.config().cookie_secure { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_DAYS * 86_400);
-    let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII cookie"));
-    Ok(response)
+    HeaderValue::from_str(&cookie).expect("ASCII cookie")
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn cleared_session_cookie() -> HeaderValue {
+    HeaderValue::from_static("ffa_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
 /// Log out: ends the session (CSRF token required) and clears the cookie.
@@ -231,12 +256,12 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
     };
     state.store().delete_session(token_hash).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII cookie"));
+    response.headers_mut().insert(header::SET_COOKIE, cleared_session_cookie());
     Ok(response)
 }
 
-fn own_account(caller: &Caller) -> Result<AccountId, ApiError> {
+/// The caller's own account id, for the "me" endpoints and pages (not the admin token's).
+pub fn own_account(caller: &Caller) -> Result<AccountId, ApiError> {
     caller.require_login()?;
     let id = caller.account().expect("logged in");
     caller.require(&Action::ManageOwnAccount { account: id })?;
@@ -268,16 +293,22 @@ pub struct IdentityRequest {
     responses((status = 200, body = AccountView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn set_identity(State(state): State<AppState>, caller: Caller, ApiJson(request): ApiJson<IdentityRequest>) -> Result<Json<AccountView>, ApiError> {
     let id = own_account(&caller)?;
+    record_identity(&state, id, &request.id_number).await?;
+    Ok(Json(view_of(&state, id).await?))
+}
+
+/// Checks and records a resident identity number for `id` (API and account page).
+pub async fn record_identity(state: &AppState, id: AccountId, id_number: &str) -> Result<(), ApiError> {
     let Some(hasher) = state.identity_hasher() else {
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_secret", "identity numbers cannot be recorded: the server has no secret configured"));
     };
     let snapshot = state.snapshot();
     let today = local_now().date();
-    let number = ResidentIdNumber::parse(&request.id_number, today, |code| snapshot.regions.contains(code))
-        .map_err(|error| field_error("id_number", error.to_string()))?;
+    let number =
+        ResidentIdNumber::parse(id_number, today, |code| snapshot.regions.contains(code)).map_err(|error| field_error("id_number", error.to_string()))?;
     let record = IdentityRecord { id_number_hash: hasher.hash(&number), masked: number.masked(), birth_date: number.birth_date(), sex: number.sex() };
     state.store().set_identity(id, &record, Utc::now()).await?;
-    Ok(Json(view_of(&state, id).await?))
+    Ok(())
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -308,7 +339,12 @@ pub struct TokenView {
     responses((status = 201, body = NewTokenView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_token(State(state): State<AppState>, caller: Caller, ApiJson(request): ApiJson<NewTokenRequest>) -> Result<Response, ApiError> {
     let id = own_account(&caller)?;
-    let name = request.name.trim().to_string();
+    Ok((StatusCode::CREATED, Json(issue_token(&state, id, &request.name).await?)).into_response())
+}
+
+/// Creates an API token for `id` (API and tokens page); the token is in the answer, once.
+pub async fn issue_token(state: &AppState, id: AccountId, name: &str) -> Result<NewTokenView, ApiError> {
+    let name = name.trim().to_string();
     if name.is_empty() || name.chars().count() > 60 {
         return Err(field_error("name", "must have 1 to 60 characters"));
     }
@@ -319,26 +355,29 @@ pub async fn create_token(State(state): State<AppState>, caller: Caller, ApiJson
     let (token, token_hash) = new_token();
     let token_id = auth::new_id();
     state.store().create_api_token(token_id, &token_hash, id, &name, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(NewTokenView { id: token_id.to_string(), name, token })).into_response())
+    Ok(NewTokenView { id: token_id.to_string(), name, token })
 }
 
 /// The caller's API tokens (never the tokens themselves).
 #[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts", responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)))]
 pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenView>>, ApiError> {
     let id = own_account(&caller)?;
+    Ok(Json(tokens_of(&state, id).await?))
+}
+
+/// The API tokens of `id`, newest first as the store lists them.
+pub async fn tokens_of(state: &AppState, id: AccountId) -> Result<Vec<TokenView>, ApiError> {
     let tokens = state.store().list_api_tokens(id).await?;
-    Ok(Json(
-        tokens
-            .into_iter()
-            .map(|token| TokenView {
-                id: token.id.to_string(),
-                name: token.name,
-                created_at: token.created_at.to_rfc3339(),
-                last_used_at: token.last_used_at.map(|at| at.to_rfc3339()),
-                revoked_at: token.revoked_at.map(|at| at.to_rfc3339()),
-            })
-            .collect(),
-    ))
+    Ok(tokens
+        .into_iter()
+        .map(|token| TokenView {
+            id: token.id.to_string(),
+            name: token.name,
+            created_at: token.created_at.to_rfc3339(),
+            last_used_at: token.last_used_at.map(|at| at.to_rfc3339()),
+            revoked_at: token.revoked_at.map(|at| at.to_rfc3339()),
+        })
+        .collect())
 }
 
 /// Revoke one of the caller's API tokens.

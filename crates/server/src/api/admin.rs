@@ -27,7 +27,7 @@ pub struct RoleRequest {
     pub scope: String,
 }
 
-fn parse_account(text: &str) -> Result<AccountId, ApiError> {
+pub fn parse_account(text: &str) -> Result<AccountId, ApiError> {
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
@@ -84,12 +84,34 @@ pub async fn grant_role(
 ) -> Result<Response, ApiError> {
     caller.require_login()?;
     let account = parse_account(&id)?;
-    let role = parse_role(&request)?;
-    let region = scope_region(&state, &role);
-    caller.require(&Action::GrantRole { role: role.clone(), scope_region: region })?;
-    state.store().grant_role(crate::auth::new_id(), account, &role, caller.account().filter(|id| id.as_i64() > 0), Utc::now()).await?;
-    audit_role_change(&state, &caller, "grant_role", account, &role, region).await?;
+    change_role(&state, &caller, account, &request, RoleChange::Grant).await?;
     Ok(StatusCode::CREATED.into_response())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    Grant,
+    Revoke,
+}
+
+/// Grants or revokes a role (API and the users page): decided by the policy, then audited.
+pub async fn change_role(state: &AppState, caller: &Caller, account: AccountId, request: &RoleRequest, change: RoleChange) -> Result<(), ApiError> {
+    caller.require_login()?;
+    let role = parse_role(request)?;
+    let region = scope_region(state, &role);
+    let by = caller.account().filter(|id| id.as_i64() > 0);
+    match change {
+        RoleChange::Grant => {
+            caller.require(&Action::GrantRole { role: role.clone(), scope_region: region })?;
+            state.store().grant_role(crate::auth::new_id(), account, &role, by, Utc::now()).await?;
+            audit_role_change(state, caller, "grant_role", account, &role, region).await
+        }
+        RoleChange::Revoke => {
+            caller.require(&Action::RevokeRole { role: role.clone(), scope_region: region })?;
+            state.store().revoke_role(account, &role, by, Utc::now()).await?;
+            audit_role_change(state, caller, "revoke_role", account, &role, region).await
+        }
+    }
 }
 
 /// Revoke a role from an account. The last platform administrator cannot be removed (409).
@@ -103,11 +125,7 @@ pub async fn revoke_role(
 ) -> Result<StatusCode, ApiError> {
     caller.require_login()?;
     let account = parse_account(&id)?;
-    let role = parse_role(&request)?;
-    let region = scope_region(&state, &role);
-    caller.require(&Action::RevokeRole { role: role.clone(), scope_region: region })?;
-    state.store().revoke_role(account, &role, caller.account().filter(|id| id.as_i64() > 0), Utc::now()).await?;
-    audit_role_change(&state, &caller, "revoke_role", account, &role, region).await?;
+    change_role(&state, &caller, account, &request, RoleChange::Revoke).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,7 +162,15 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     ),
     responses((status = 200, body = Vec<AuditView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn search_audit(State(state): State<AppState>, caller: Caller, params: Params) -> Result<Json<Vec<AuditView>>, ApiError> {
-    params.allow_only(&["region", "actor", "action", "from", "to", "limit", "offset"])?;
+    params.allow_only(&AUDIT_PARAMETERS)?;
+    Ok(Json(audit_search(&state, &caller, &params).await?))
+}
+
+/// The query parameters of an audit search.
+pub const AUDIT_PARAMETERS: [&str; 7] = ["region", "actor", "action", "from", "to", "limit", "offset"];
+
+/// An audit search from query parameters (API and the audit page), decided by the policy.
+pub async fn audit_search(state: &AppState, caller: &Caller, params: &Params) -> Result<Vec<AuditView>, ApiError> {
     caller.require_login()?;
     let snapshot = state.snapshot();
     let region = match params.text("region") {
@@ -162,20 +188,18 @@ pub async fn search_audit(State(state): State<AppState>, caller: Caller, params:
         offset: params.integer_in("offset", 0, 10_000_000)?.unwrap_or(0) as i64,
     };
     let entries = state.store().search_audit(&query).await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|entry| AuditView {
-                id: entry.id.to_string(),
-                at: entry.at.to_rfc3339(),
-                actor: entry.actor.map(|actor| actor.to_string()),
-                actor_label: entry.actor_label,
-                action: entry.action,
-                target: entry.target,
-                region: entry.region.map(RegionCode::full),
-                before: entry.before_json,
-                after: entry.after_json,
-            })
-            .collect(),
-    ))
+    Ok(entries
+        .into_iter()
+        .map(|entry| AuditView {
+            id: entry.id.to_string(),
+            at: entry.at.to_rfc3339(),
+            actor: entry.actor.map(|actor| actor.to_string()),
+            actor_label: entry.actor_label,
+            action: entry.action,
+            target: entry.target,
+            region: entry.region.map(RegionCode::full),
+            before: entry.before_json,
+            after: entry.after_json,
+        })
+        .collect())
 }
