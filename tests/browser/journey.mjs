@@ -6,98 +6,15 @@
 //   cd tests/browser && npm ci && node journey.mjs
 //   FITFORALL_BIN=/path/to/fitforall node journey.mjs     (default: <repo>/target/debug/fitforall)
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { LAUNCH_OPTIONS, check, failSetup, screenshots, shot, startServer, step, stopServer, summary, watchProblems as watchAll } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const binary = path.resolve(repo, process.env.FITFORALL_BIN || 'target/debug/fitforall');
-const screenshots = path.join(here, 'screenshots');
-const STARTUP_TIMEOUT_MS = 120_000;
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-let passed = 0;
-let failed = 0;
-const results = [];
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function step(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    passed += 1;
-    results.push(`  ok   ${name} (${Date.now() - started} ms)`);
-    console.log(`ok   ${name}`);
-  } catch (error) {
-    failed += 1;
-    results.push(`  FAIL ${name}: ${error.message.split('\n')[0]}`);
-    console.log(`FAIL ${name}\n     ${error.stack || error}`);
-  }
-}
-
-/** Starts `fitforall demo` and resolves with its base URL once it prints "listening on http://…". */
-function startServer(databaseDir) {
-  if (!fs.existsSync(binary)) throw new Error(`no server binary at ${binary}: build it (cargo build -p fitforall) or set FITFORALL_BIN`);
-  const database = `sqlite://${path.join(databaseDir, 'demo.db')}`;
-  const child = spawn(binary, ['demo', '--listen', '127.0.0.1:0', '--database', database], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  const base = new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`server did not report "listening on" within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)), STARTUP_TIMEOUT_MS);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.stderr.on('data', (chunk) => {
-      if (process.env.FITFORALL_JOURNEY_VERBOSE) process.stderr.write(chunk);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early (code ${code}, signal ${signal}):\n${output}`));
-    });
-  });
-  return { child, base };
-}
-
-/** SIGTERM (graceful shutdown), then SIGKILL after 5 s; resolves once the process is gone. */
-function stopServer(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/** Fails the step on CSP violations and script errors seen by a page. */
+/** Fails the step on CSP violations and script errors seen by a page (the 400/404 checks at the end are expected). */
 function watchProblems(page, problems) {
-  page.on('console', (message) => {
-    const text = message.text();
-    const where = (message.location() && message.location().url) || '';
-    if (/no-such-venue|lat=999/.test(where)) return;
-    if (message.type() === 'error' || /Content Security Policy/i.test(text)) problems.push(`console: ${text}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('response', (response) => {
-    if (response.status() >= 400 && !response.url().includes('/venues/no-such-venue') && !response.url().includes('lat=999')) problems.push(`HTTP ${response.status()} ${response.url()}`);
-  });
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+  watchAll(page, problems, (url) => /no-such-venue|lat=999/.test(url));
 }
 
 async function main() {
@@ -113,7 +30,7 @@ async function main() {
     server = startServer(databaseDir);
     const base = await server.base;
     console.log(`server at ${base}`);
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await chromium.launch(LAUNCH_OPTIONS);
 
     // ---------------------------------------------------------------- desktop, Chinese first
     const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -283,16 +200,13 @@ async function main() {
 
     await phone.close();
   } catch (error) {
-    failed += 1;
-    console.log(`FAIL setup: ${error.stack || error}`);
+    failSetup(error);
   } finally {
     if (browser) await browser.close().catch(() => {});
     await cleanUp();
     fs.rmSync(databaseDir, { recursive: true, force: true });
   }
-  console.log(`\n${results.join('\n')}`);
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
+  process.exit(summary());
 }
 
 main();

@@ -44,20 +44,51 @@ pub async fn build_demo_database(url: &str, seed: u64) -> anyhow::Result<(usize,
     Ok((data.population.len(), data.venues.len()))
 }
 
-/// One demo account per role that exists so far, with fixed demo passwords (printed: demo only).
-async fn create_demo_accounts(url: &str) -> anyhow::Result<Vec<(&'static str, &'static str, &'static str)>> {
-    use fitforall_core::policy::{AccountId, Role};
+/// The demo's testing station (stations themselves come with fitness testing, issue 5; the grant
+/// names the station id already).
+pub const DEMO_STATION_ID: &str = "demo-station-xihu";
+
+/// One demo account per role, with fixed demo passwords (printed: demo only). The venue operator
+/// runs the first demo venue in Hangzhou.
+async fn create_demo_accounts(url: &str) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
+    use fitforall_core::policy::{AccountId, Role, StationId};
     use fitforall_core::region::RegionCode;
     use fitforall_server::auth;
     let hangzhou = RegionCode::parse("3301").expect("valid");
-    /// Phone, password, description, role, home region.
-    type DemoAccount = (&'static str, &'static str, &'static str, Option<Role>, Option<RegionCode>);
-    let accounts: [DemoAccount; 3] = [
-        ("13800000001", "demo-platform-admin", "platform administrator 平台管理员", Some(Role::PlatformAdmin), None),
-        ("13800000002", "demo-hangzhou-admin", "region administrator of 杭州市 区域管理员", Some(Role::RegionAdmin { region: hangzhou }), Some(hangzhou)),
-        ("13800000003", "demo-resident-pass", "resident 居民", None, Some(RegionCode::parse("330106").expect("valid"))),
-    ];
     let store = Store::connect(url).await?;
+    let (venues, _) = store.load_venues().await?;
+    let Some(operated) = venues.iter().filter(|venue| hangzhou.contains(venue.region)).min_by(|a, b| a.id.as_str().cmp(b.id.as_str())) else {
+        bail!("the demo data has no venue in Hangzhou to give the demo venue operator");
+    };
+    let station = StationId::parse(DEMO_STATION_ID).map_err(anyhow::Error::msg)?;
+    /// Phone, password, description, role, home region.
+    type DemoAccount = (&'static str, &'static str, String, Option<Role>, Option<RegionCode>);
+    let xihu = Some(RegionCode::parse("330106").expect("valid"));
+    let accounts: [DemoAccount; 5] = [
+        ("13800000001", "demo-platform-admin", "platform administrator 平台管理员".to_string(), Some(Role::PlatformAdmin), None),
+        (
+            "13800000002",
+            "demo-hangzhou-admin",
+            "region administrator of 杭州市 区域管理员".to_string(),
+            Some(Role::RegionAdmin { region: hangzhou }),
+            Some(hangzhou),
+        ),
+        ("13800000003", "demo-resident-pass", "resident 居民".to_string(), None, xihu),
+        (
+            "13800000004",
+            "demo-venue-operator",
+            format!("venue operator of {} ({}) 场馆运营方", operated.name, operated.id),
+            Some(Role::VenueOperator { venue: operated.id.clone() }),
+            xihu,
+        ),
+        (
+            "13800000005",
+            "demo-station-staff",
+            format!("testing station staff of {DEMO_STATION_ID} 体质测试站工作人员"),
+            Some(Role::StationStaff { station }),
+            xihu,
+        ),
+    ];
     let now = Utc::now();
     let mut printed = Vec::new();
     for (phone, password, description, role, home_region) in accounts {
@@ -101,7 +132,7 @@ pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<S
     println!("  demo data: {venues} venues across Zhejiang's 11 cities, {population_rows} county population figures (2022–2024)");
     println!("  a sample of venues against a full population: per-capita sports area comes out near 0.03 m², not the 2.8 m² Zhejiang reported for 2022");
     println!("  admin token for API writes (Authorization: Bearer …): {admin_token}");
-    println!("  demo accounts (log in with POST /api/v1/sessions; login pages come with issue 3):");
+    println!("  demo accounts (log in at /login, or POST /api/v1/sessions):");
     for (phone, password, role) in &accounts {
         println!("    {phone}  password {password}  {role}");
     }

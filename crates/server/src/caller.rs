@@ -4,9 +4,10 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
-use chrono::Utc;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use chrono::{DateTime, Utc};
 use fitforall_core::policy::{AccountId, Action, Actor, Denied, Role, authorize};
+use fitforall_store::Session;
 
 use crate::auth::{same_secret, token_hash};
 use crate::error::ApiError;
@@ -74,9 +75,9 @@ impl Caller {
     }
 }
 
-fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -89,6 +90,17 @@ fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 async fn account_actor(state: &AppState, id: AccountId) -> Result<Actor, ApiError> {
     let roles: Vec<Role> = state.store().active_roles(id).await?;
     Ok(Actor::Account { id, roles })
+}
+
+/// The caller behind a session cookie value, with the session (its CSRF token is what forms and
+/// `X-CSRF-Token` must carry); `None` when the session is unknown or expired.
+pub async fn session_caller(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Option<(Caller, Session)>, ApiError> {
+    let hash = token_hash(token);
+    let Some(session) = state.store().session(&hash, now).await? else {
+        return Ok(None);
+    };
+    let caller = Caller { actor: account_actor(state, session.account).await?, credential: Credential::Session { token_hash: hash } };
+    Ok(Some((caller, session)))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -112,9 +124,8 @@ impl FromRequestParts<AppState> for Caller {
             };
             return Ok(Caller { actor: account_actor(state, account).await?, credential: Credential::ApiToken { token_id } });
         }
-        if let Some(token) = cookie_value(parts, SESSION_COOKIE) {
-            let hash = token_hash(token);
-            let Some(session) = state.store().session(&hash, now).await? else {
+        if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) {
+            let Some((caller, session)) = session_caller(state, token, now).await? else {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "session_expired", "the session has expired; log in again"));
             };
             let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -124,7 +135,7 @@ impl FromRequestParts<AppState> for Caller {
                     return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "missing or wrong CSRF token (send the X-CSRF-Token header given at login)"));
                 }
             }
-            return Ok(Caller { actor: account_actor(state, session.account).await?, credential: Credential::Session { token_hash: hash } });
+            return Ok(caller);
         }
         Ok(Caller { actor: Actor::Anonymous, credential: Credential::None })
     }

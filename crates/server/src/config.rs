@@ -27,12 +27,19 @@ pub struct ServerConfig {
     /// Login attempts per client IP per minute, and registrations per client IP per hour.
     pub login_per_ip_per_minute: u32,
     pub registrations_per_ip_per_hour: u32,
+    /// Password-reset requests plus reset confirmations per client IP per hour (each confirmation
+    /// counts, so reset codes cannot be guessed quickly from one address).
+    pub resets_per_ip_per_hour: u32,
+    /// How often the outbox sender looks for messages to send (at least 50 ms).
+    pub outbox_poll_ms: u64,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://fitforall.db";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_REFRESH_INTERVAL_MS: u64 = 2_000;
+pub const DEFAULT_OUTBOX_POLL_MS: u64 = 1_000;
+pub const DEFAULT_RESETS_PER_IP_PER_HOUR: u32 = 10;
 
 impl ServerConfig {
     pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> ServerConfig {
@@ -48,6 +55,8 @@ impl ServerConfig {
             cookie_secure: false,
             login_per_ip_per_minute: 20,
             registrations_per_ip_per_hour: 20,
+            resets_per_ip_per_hour: DEFAULT_RESETS_PER_IP_PER_HOUR,
+            outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS,
         }
     }
 }

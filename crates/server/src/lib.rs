@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod import;
 pub mod metrics;
+pub mod outbox;
 pub mod params;
 pub mod reference;
 pub mod startup;

@@ -41,6 +41,11 @@ impl Params {
         Ok(Params { values })
     }
 
+    /// Parameters built by the server itself (a page translating its form into an API query).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Params {
+        Params { values: pairs.into_iter().collect() }
+    }
+
     /// Rejects parameters the endpoint does not know (a typo would otherwise be silently ignored).
     pub fn allow_only(&self, known: &[&str]) -> Result<(), ApiError> {
         let mut unknown: Vec<&String> = self.values.keys().filter(|name| !known.contains(&name.as_str())).collect();

@@ -2,6 +2,7 @@
 //! graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -17,8 +18,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServerConfig;
+use crate::outbox::{LogSender, MessageSender};
 use crate::state::{AppState, StateError};
-use crate::{api, metrics, reference, web};
+use crate::{api, metrics, outbox, reference, web};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -43,6 +45,9 @@ pub async fn seed_regions_if_empty(store: &Store) -> Result<usize, StateError> {
     Ok(summary.inserted)
 }
 
+/// How long shutdown waits for the outbox round in progress.
+pub const OUTBOX_STOP_TIMEOUT_S: u64 = 15;
+
 /// A running application: its state and bound listener, ready to serve.
 pub struct Application {
     pub state: AppState,
@@ -52,11 +57,21 @@ pub struct Application {
 impl Application {
     /// Opens the store (migrating it), seeds regions when empty, loads the snapshot and binds the
     /// listener (port 0 picks a free port).
+    ///
+    /// Outbox messages go to the log (`outbox::LogSender`, for development and demos).
     pub async fn build(config: ServerConfig) -> Result<Application, StartupError> {
+        if !config.demo {
+            tracing::warn!("no message sender configured: outbox messages, password-reset codes included, are written to the log and not delivered");
+        }
+        Application::build_with_sender(config, Arc::new(LogSender)).await
+    }
+
+    /// [`Application::build`] with the sender that delivers outbox messages (an SMS gateway, a test's list).
+    pub async fn build_with_sender(config: ServerConfig, message_sender: Arc<dyn MessageSender>) -> Result<Application, StartupError> {
         let store = Store::connect(&config.database_url).await.map_err(|source| StartupError::Database { url: redact(&config.database_url), source })?;
         seed_regions_if_empty(&store).await?;
         let listener = TcpListener::bind(config.listen).await.map_err(|source| StartupError::Listen { address: config.listen, source })?;
-        let state = AppState::load(store, config).await?;
+        let state = AppState::load_with_sender(store, config, message_sender).await?;
         Ok(Application { state, listener })
     }
 
@@ -64,13 +79,22 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then finishes in-flight requests and the outbox round in
+    /// progress. The outbox sender runs alongside (see `outbox`).
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_loop(self.state.clone()));
+        let (stop_outbox, outbox_stopped) = tokio::sync::watch::channel(false);
+        let outbox_sender = tokio::spawn(outbox::delivery_loop(self.state.clone(), outbox_stopped));
         let router = router(self.state.clone());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         refresher.abort();
+        let _ = stop_outbox.send(true);
+        let outbox_abort = outbox_sender.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(OUTBOX_STOP_TIMEOUT_S), outbox_sender).await.is_err() {
+            tracing::warn!("the outbox sender did not finish its round in {OUTBOX_STOP_TIMEOUT_S} s; stopped");
+            outbox_abort.abort();
+        }
         self.state.store().close().await;
         result
     }

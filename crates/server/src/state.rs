@@ -16,6 +16,7 @@ use fitforall_store::{Store, StoreError, StoreResult};
 
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
+use crate::outbox::{LogSender, MessageSender};
 use crate::reference::{self, Place};
 
 /// Client addresses tracked by each rate limiter (older ones are forgotten first).
@@ -47,6 +48,10 @@ struct Inner {
     identity_hasher: Option<crate::auth::IdentityHasher>,
     login_limiter: std::sync::Mutex<fitforall_core::throttle::RateLimiter<std::net::IpAddr>>,
     registration_limiter: std::sync::Mutex<fitforall_core::throttle::RateLimiter<std::net::IpAddr>>,
+    /// Password-reset requests and confirmations per client address.
+    reset_limiter: std::sync::Mutex<fitforall_core::throttle::RateLimiter<std::net::IpAddr>>,
+    /// Delivers outbox messages (see `outbox`); `LogSender` unless one is given.
+    message_sender: Arc<dyn MessageSender>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +66,13 @@ pub enum StateError {
 
 impl AppState {
     /// Loads the snapshot from the store. The region hierarchy must already be there (see
-    /// `startup::seed_regions_if_empty`).
+    /// `startup::seed_regions_if_empty`). Outbox messages go to the log ([`LogSender`]).
     pub async fn load(store: Store, config: ServerConfig) -> Result<AppState, StateError> {
+        AppState::load_with_sender(store, config, Arc::new(LogSender)).await
+    }
+
+    /// [`AppState::load`] with the sender that delivers outbox messages (an SMS gateway, a test's list).
+    pub async fn load_with_sender(store: Store, config: ServerConfig, message_sender: Arc<dyn MessageSender>) -> Result<AppState, StateError> {
         let snapshot = load_snapshot(&store).await?;
         let places = reference::embedded_places(&snapshot.regions).map_err(StateError::Reference)?;
         let identity_hasher = match config.secret.as_deref() {
@@ -71,6 +81,7 @@ impl AppState {
         };
         let login_per_minute = config.login_per_ip_per_minute.max(1);
         let registrations_per_hour = config.registrations_per_ip_per_hour.max(1);
+        let resets_per_hour = config.resets_per_ip_per_hour.max(1);
         let metrics = Metrics::new();
         metrics.set_reference_sizes(snapshot.regions.len(), snapshot.catalog.len());
         Ok(AppState {
@@ -85,6 +96,8 @@ impl AppState {
                 identity_hasher,
                 login_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(login_per_minute, 60, MAX_TRACKED_CLIENTS)),
                 registration_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(registrations_per_hour, 3_600, MAX_TRACKED_CLIENTS)),
+                reset_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(resets_per_hour, 3_600, MAX_TRACKED_CLIENTS)),
+                message_sender,
             }),
         })
     }
@@ -116,6 +129,16 @@ impl AppState {
 
     pub fn allow_registration_from(&self, ip: std::net::IpAddr, now_unix_s: i64) -> Result<(), i64> {
         self.inner.registration_limiter.lock().expect("limiter lock poisoned").allow(&ip, now_unix_s).map_err(|retry| retry.seconds)
+    }
+
+    /// Counts a password-reset request or confirmation from `ip`; `Err(seconds)` when over the limit.
+    pub fn allow_reset_from(&self, ip: std::net::IpAddr, now_unix_s: i64) -> Result<(), i64> {
+        self.inner.reset_limiter.lock().expect("limiter lock poisoned").allow(&ip, now_unix_s).map_err(|retry| retry.seconds)
+    }
+
+    /// The sender of outbox messages.
+    pub fn message_sender(&self) -> &dyn MessageSender {
+        self.inner.message_sender.as_ref()
     }
 
     pub fn label_points(&self) -> &[(fitforall_core::region::RegionCode, fitforall_core::geo::LatLng)] {

@@ -1,5 +1,6 @@
-//! The authorization matrix: every API route × every kind of caller → the expected status, from one
-//! table. The routes are read from the OpenAPI document, so a new route without a row fails here.
+//! The authorization matrix: every route × every kind of caller → the expected status, from one
+//! table for the API and one for the pages. API routes are read from the OpenAPI document and page
+//! routes from `web::page_route_list`, so a new route without a row fails here.
 
 use std::collections::BTreeSet;
 
@@ -55,8 +56,131 @@ const ROWS: &[Row] = &[
     Row { method: "post", path: "/api/v1/accounts/{id}/roles", expect: [401, 403, 201, 403, 201, 201] },
     Row { method: "get", path: "/api/v1/audit", expect: [401, 403, 200, 403, 200, 200] },
     Row { method: "delete", path: "/api/v1/accounts/{id}/roles", expect: [401, 403, 204, 403, 204, 204] },
+    Row { method: "get", path: "/api/v1/accounts", expect: [401, 403, 200, 403, 200, 200] },
+    Row { method: "get", path: "/api/v1/me/export", expect: [401, 200, 200, 200, 200, 403] },
+    Row { method: "put", path: "/api/v1/me/password", expect: [401, 204, 204, 204, 204, 403] },
+    // Public: the same answer for everyone (a wrong code is 400 whoever asks).
+    Row { method: "post", path: "/api/v1/password-resets", expect: [202, 202, 202, 202, 202, 202] },
+    Row { method: "post", path: "/api/v1/password-resets/confirm", expect: [400, 400, 400, 400, 400, 400] },
+    // With a wrong password, so the accounts stay for the rows after: 400 means authorization passed.
+    Row { method: "delete", path: "/api/v1/me", expect: [401, 400, 400, 400, 400, 403] },
     Row { method: "delete", path: "/api/v1/sessions/current", expect: [401, 204, 204, 204, 204, 401] },
 ];
+
+/// The page table: the same callers in the same order; a browser answer (303 = sent elsewhere,
+/// usually to log in). Pages ignore bearer tokens, so the admin-token caller is a browser without
+/// cookies: its GETs are anonymous and its forms fail the CSRF check (403). Logging out is last.
+const PAGE_ROWS: &[Row] = &[
+    Row { method: "get", path: "/", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/venues", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/venues/{id}", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/regions", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/regions/{code}", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/docs", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/static/{*path}", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "any", path: "/{*path}", expect: [404, 404, 404, 404, 404, 404] },
+    Row { method: "get", path: "/register", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/register", expect: [303, 303, 303, 303, 303, 403] },
+    Row { method: "get", path: "/login", expect: [200, 303, 303, 303, 303, 200] },
+    // An unknown phone: 401 shows the form was taken (and counts against nobody's lockout).
+    Row { method: "post", path: "/login", expect: [401, 401, 401, 401, 401, 403] },
+    Row { method: "get", path: "/password-reset", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/password-reset", expect: [200, 200, 200, 200, 200, 403] },
+    Row { method: "post", path: "/password-reset/confirm", expect: [400, 400, 400, 400, 400, 403] },
+    Row { method: "get", path: "/account", expect: [303, 200, 200, 200, 200, 303] },
+    // A wrong check digit / current password: 400 means the form reached the rule checks.
+    Row { method: "post", path: "/account/identity", expect: [303, 400, 400, 400, 400, 403] },
+    Row { method: "post", path: "/account/password", expect: [303, 400, 400, 400, 400, 403] },
+    Row { method: "get", path: "/account/export", expect: [303, 200, 200, 200, 200, 303] },
+    Row { method: "get", path: "/account/tokens", expect: [303, 200, 200, 200, 200, 303] },
+    Row { method: "post", path: "/account/tokens", expect: [303, 201, 201, 201, 201, 403] },
+    Row { method: "post", path: "/account/tokens/{id}/revoke", expect: [303, 303, 303, 303, 303, 403] },
+    Row { method: "get", path: "/admin", expect: [303, 303, 303, 303, 303, 303] },
+    Row { method: "get", path: "/admin/users", expect: [303, 403, 200, 200, 200, 303] },
+    Row { method: "post", path: "/admin/users/{id}/roles", expect: [303, 403, 303, 403, 303, 403] },
+    Row { method: "get", path: "/admin/audit", expect: [303, 403, 200, 200, 200, 303] },
+    Row { method: "post", path: "/account/delete", expect: [303, 400, 400, 400, 400, 403] },
+    Row { method: "post", path: "/logout", expect: [303, 303, 303, 303, 303, 403] },
+];
+
+/// The concrete page request of a row for an actor: path and form fields (the CSRF field is added
+/// by [`send_page`]).
+fn page_request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (String, Vec<(&'static str, String)>) {
+    let district = DISTRICTS[index].to_string();
+    match (row.method, row.path) {
+        ("get", "/venues/{id}") => ("/venues/base".into(), vec![]),
+        ("get", "/regions/{code}") => ("/regions/3301".into(), vec![]),
+        ("get", "/static/{*path}") => ("/static/css/site.css".into(), vec![]),
+        ("any", "/{*path}") => ("/no-such-page".into(), vec![]),
+        ("post", "/register") => (
+            "/register".into(),
+            vec![
+                ("phone", format!("1350000000{index}")),
+                ("name", "页面用户".into()),
+                ("password", "page password".into()),
+                ("password_repeat", "page password".into()),
+            ],
+        ),
+        ("post", "/login") => ("/login".into(), vec![("phone", "13500000099".into()), ("password", "page password".into())]),
+        ("post", "/password-reset") => ("/password-reset".into(), vec![("phone", format!("1370000000{index}"))]),
+        ("post", "/password-reset/confirm") => (
+            "/password-reset/confirm".into(),
+            vec![
+                ("phone", format!("1370000000{index}")),
+                ("code", "00000000".into()),
+                ("new_password", "page password".into()),
+                ("password_repeat", "page password".into()),
+            ],
+        ),
+        ("post", "/account/identity") => ("/account/identity".into(), vec![("id_number", "330106199001011234".into())]),
+        ("post", "/account/password") => (
+            "/account/password".into(),
+            vec![("current_password", "not the password".into()), ("new_password", "page password".into()), ("password_repeat", "page password".into())],
+        ),
+        ("post", "/account/tokens") => ("/account/tokens".into(), vec![("name", "page matrix".into())]),
+        ("post", "/account/tokens/{id}/revoke") => (format!("/account/tokens/{}/revoke", actor.last_token_id.as_deref().unwrap_or("1")), vec![]),
+        ("post", "/admin/users/{id}/roles") => {
+            (format!("/admin/users/{target}/roles"), vec![("role", "region_admin".into()), ("scope", district), ("change", "grant".into())])
+        }
+        ("post", "/account/delete") => ("/account/delete".into(), vec![("password", "not the password".into()), ("confirm", "yes".into())]),
+        (_, path) => (path.to_string(), vec![]),
+    }
+}
+
+/// A browser request: the actor's session cookie, or for anonymous callers a form cookie; forms
+/// carry the matching CSRF field. Redirects are not followed.
+async fn send_page(http: &reqwest::Client, base: &str, actor: &Actor, method: &str, path: &str, fields: Vec<(&'static str, String)>) -> (u16, String) {
+    let method = if method == "any" { "get" } else { method };
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let is_post = method == reqwest::Method::POST;
+    let mut request = http.request(method, format!("{base}{path}"));
+    let csrf = match (&actor.cookie, &actor.csrf, actor.name) {
+        (Some(cookie), Some(csrf), _) => {
+            request = request.header("cookie", cookie);
+            Some(csrf.clone())
+        }
+        (_, _, "admin_token") => {
+            request = request.bearer_auth(ADMIN_TOKEN);
+            None
+        }
+        _ => {
+            request = request.header("cookie", format!("ffa_form={ANONYMOUS_FORM_TOKEN}"));
+            Some(ANONYMOUS_FORM_TOKEN.to_string())
+        }
+    };
+    if is_post {
+        let mut form = fields;
+        if let Some(csrf) = csrf {
+            form.push(("csrf", csrf));
+        }
+        request = request.form(&form);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The double-submit token the anonymous browser holds in its `ffa_form` cookie.
+const ANONYMOUS_FORM_TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn venue_body(id: &str) -> Value {
     json!({"id": id, "name": format!("矩阵场馆 {id}"), "region_code": "330106", "lat": 30.25, "lng": 120.15, "type": "ball_courts", "sports_area_m2": 500})
@@ -99,6 +223,17 @@ fn request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (St
             (format!("/api/v1/accounts/{target}/roles"), Some(json!({"role": "region_admin", "scope": DISTRICTS[index]})))
         }
         ("get", "/api/v1/audit") => ("/api/v1/audit?region=3301".into(), None),
+        ("get", "/api/v1/accounts") => ("/api/v1/accounts?region=3301".into(), None),
+        ("get", "/api/v1/me/export") => ("/api/v1/me/export".into(), None),
+        ("put", "/api/v1/me/password") => {
+            ("/api/v1/me/password".into(), Some(json!({"current_password": "matrix password", "new_password": "matrix password, changed"})))
+        }
+        ("post", "/api/v1/password-resets") => ("/api/v1/password-resets".into(), Some(json!({"phone": format!("1370000000{index}")}))),
+        ("post", "/api/v1/password-resets/confirm") => (
+            "/api/v1/password-resets/confirm".into(),
+            Some(json!({"phone": format!("1370000000{index}"), "code": "00000000", "new_password": "matrix password, reset"})),
+        ),
+        ("delete", "/api/v1/me") => ("/api/v1/me".into(), Some(json!({"password": "not the password"}))),
         (_, path) => (path.to_string(), None),
     }
 }
@@ -136,6 +271,9 @@ async fn matrix(database: &TestDatabase) {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
     config.admin_token = Some(ADMIN_TOKEN.into());
     config.secret = Some("matrix secret, long enough to key the identity hashes".into());
+    config.resets_per_ip_per_hour = 100;
+    config.login_per_ip_per_minute = 1_000;
+    config.registrations_per_ip_per_hour = 100;
     let app = Application::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let state = app.state.clone();
@@ -155,6 +293,10 @@ async fn matrix(database: &TestDatabase) {
     documented.insert(("get".into(), "/api/v1/openapi.json".into()));
     let table: BTreeSet<(String, String)> = ROWS.iter().map(|row| (row.method.to_string(), row.path.to_string())).collect();
     assert_eq!(table, documented, "the matrix table and the routes differ: add a row for every new route");
+    let page_table: BTreeSet<(String, String)> = PAGE_ROWS.iter().map(|row| (row.method.to_string(), row.path.to_string())).collect();
+    let page_routes: BTreeSet<(String, String)> =
+        fitforall_server::web::page_route_list().into_iter().map(|(method, path)| (method.to_string(), path.to_string())).collect();
+    assert_eq!(page_table, page_routes, "the page table and the page routes differ: add a row for every new page route");
 
     // The world: a venue to read and update, one venue per actor to delete, population for the indicator.
     let base_venue: fitforall_core::venue::VenueInput = serde_json::from_value(venue_body("base")).unwrap();
@@ -237,4 +379,44 @@ async fn matrix(database: &TestDatabase) {
         assert_eq!(store.search_audit(&query).await.unwrap().len(), 3, "{label}: {action}");
     }
     assert!(store.active_roles(target).await.unwrap().is_empty(), "{label}: every grant was revoked again");
+
+    // The pages, as browsers: the account actors log in again (the API rows changed their password
+    // and logged them out).
+    for (index, actor) in actors.iter_mut().enumerate() {
+        actor.last_token_id = None;
+        if actor.cookie.is_none() {
+            continue;
+        }
+        let phone = format!("1370000000{index}");
+        let response =
+            http.post(format!("{base}/api/v1/sessions")).json(&json!({"phone": phone, "password": "matrix password, changed"})).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{label}: {} logs in again", actor.name);
+        actor.cookie = Some(response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string());
+        let body: Value = response.json().await.unwrap();
+        actor.csrf = body["csrf_token"].as_str().map(str::to_string);
+    }
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut failures = Vec::new();
+    for row in PAGE_ROWS {
+        for (index, actor) in actors.iter_mut().enumerate() {
+            let (path, fields) = page_request_for(row, actor, index, target);
+            let (status, body) = send_page(&browser, &base, actor, row.method, &path, fields).await;
+            if row.path == "/account/tokens" && row.method == "post" && status == 201 {
+                actor.last_token_id = body.split("action=\"/account/tokens/").nth(1).and_then(|rest| rest.split('/').next()).map(str::to_string);
+            }
+            if status != row.expect[index] {
+                let excerpt: String = body.chars().take(300).collect();
+                failures.push(format!(
+                    "{label}: page {} {} as {}: expected {}, got {status}: {excerpt}",
+                    row.method.to_uppercase(),
+                    row.path,
+                    actor.name,
+                    row.expect[index]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} page mismatches:\n{}", failures.len(), failures.join("\n"));
+    let granted = store.active_roles(target).await.unwrap();
+    assert_eq!(granted.len(), 2, "{label}: the Hangzhou and the platform administrator granted through the page: {granted:?}");
 }

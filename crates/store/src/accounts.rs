@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use fitforall_core::identity::Sex;
 use fitforall_core::policy::{AccountId, Role};
 use fitforall_core::region::RegionCode;
-use fitforall_core::throttle::LoginThrottle;
+use fitforall_core::throttle::{FailureOutcome, LoginThrottle, ThrottlePolicy};
 
 use sqlx::AssertSqlSafe;
 
@@ -27,6 +27,8 @@ use crate::{Backend, BackendKind, Store, StoreError, StoreResult};
 
 /// The most audit entries or accounts one page returns.
 pub const MAX_PAGE: i64 = 500;
+/// The most rows of one kind a personal-data read returns (sessions, grants, audit entries, messages).
+pub const MAX_EXPORT_ROWS: i64 = 10_000;
 /// A message that failed this many times is not claimed again.
 pub const MAX_MESSAGE_ATTEMPTS: i32 = 5;
 /// How long a claimed message is reserved for its sender.
@@ -174,6 +176,33 @@ pub struct OutboxMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedMessage {
     pub message: OutboxMessage,
+    pub attempts: i32,
+}
+
+/// A session as its owner may see it (an export): never the token, its hash or the CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One grant of a role, active or revoked: the grant history of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrantRecord {
+    pub role: Role,
+    pub granted_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A message as its recipient may see it (an export): never the body, which may hold a live reset code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub channel: String,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
     pub attempts: i32,
 }
 
@@ -439,17 +468,18 @@ impl Store {
 
     /// Deletes an account at its owner's request: the row stays, anonymised (no phone, name, password
     /// or identity; status `deleted`), the phone and identity claims are released so they can register
-    /// again, its sessions, API tokens and reset codes are removed and its grants revoked. `Conflict`
+    /// again, its sessions, API tokens, reset codes and the outbox messages addressed to its phone are
+    /// removed and its grants revoked. `Conflict`
     /// when it is the last platform administrator; `NotFound` when absent or already deleted.
     pub async fn delete_account(&self, id: AccountId, now: DateTime<Utc>) -> StoreResult<()> {
         let admins_sql = self.active_platform_admins_sql();
         dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1 AND status = 'active'").bind(id.as_i64()).fetch_optional(&mut *tx).await?;
-            if exists.is_none() {
+            let phone: Option<Option<String>> =
+                sqlx::query_scalar("SELECT phone FROM accounts WHERE id = $1 AND status = 'active'").bind(id.as_i64()).fetch_optional(&mut *tx).await?;
+            let Some(phone) = phone else {
                 return Err(no_account(id));
-            }
+            };
             let admins: Vec<i64> = sqlx::query_scalar(admins_sql).fetch_all(&mut *tx).await?;
             if admins.contains(&id.as_i64()) && admins.iter().all(|admin| *admin == id.as_i64()) {
                 return Err(StoreError::Conflict(LAST_PLATFORM_ADMIN.to_string()));
@@ -468,6 +498,8 @@ impl Store {
             ] {
                 sqlx::query(statement).bind(id.as_i64()).execute(&mut *tx).await?;
             }
+            // Messages to the phone were this account's (one account per phone); they name the phone.
+            sqlx::query("DELETE FROM outbox WHERE recipient = $1").bind(phone.as_deref().unwrap_or("")).execute(&mut *tx).await?;
             sqlx::query(
                 "UPDATE accounts SET phone = NULL, name = '', password_hash = '', id_number_hash = NULL, id_masked = NULL, birth_date = NULL, \
                  sex = NULL, throttle = '{}', status = 'deleted', updated_at = $2 WHERE id = $1",
@@ -924,5 +956,178 @@ impl Store {
             account
         });
         account.map(AccountId::new).ok_or_else(|| StoreError::NotFound("reset code is unknown, used or expired".to_string()))
+    }
+}
+
+type GrantHistoryRow = (String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
+type OutboxRecordRow = (i64, String, String, DateTime<Utc>, Option<DateTime<Utc>>, i32);
+
+/// The account's throttle, its row locked until the transaction ends (PostgreSQL; SQLite's
+/// `BEGIN IMMEDIATE` serialises writers already).
+const THROTTLE_FOR_UPDATE_SQLITE: &str = "SELECT throttle FROM accounts WHERE id = $1 AND status = 'active'";
+const THROTTLE_FOR_UPDATE_POSTGRES: &str = "SELECT throttle FROM accounts WHERE id = $1 AND status = 'active' FOR UPDATE";
+
+/// Personal data (issue 3): what an export reads, and the writes of the password flows.
+impl Store {
+    /// Counts a failed login (or a wrong password or reset code) against the account's throttle in one
+    /// transaction with the row locked, so concurrent failures are all counted (a read-then-save would
+    /// lose some). `NotFound` when the account is absent or deleted.
+    pub async fn record_failed_login(&self, id: AccountId, policy: &ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<FailureOutcome> {
+        let select = match self.kind() {
+            BackendKind::Sqlite => THROTTLE_FOR_UPDATE_SQLITE,
+            BackendKind::Postgres => THROTTLE_FOR_UPDATE_POSTGRES,
+        };
+        let outcome = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let stored: Option<String> = sqlx::query_scalar(select).bind(id.as_i64()).fetch_optional(&mut *tx).await?;
+            let Some(stored) = stored else {
+                return Err(no_account(id));
+            };
+            let mut throttle: LoginThrottle = serde_json::from_str(&stored).map_err(|error| StoreError::Corrupt(format!("account {id}, throttle: {error}")))?;
+            let outcome = throttle.record_failure(now.timestamp(), policy);
+            let json = serde_json::to_string(&throttle).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+            sqlx::query("UPDATE accounts SET throttle = $2 WHERE id = $1").bind(id.as_i64()).bind(json.as_str()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            outcome
+        });
+        Ok(outcome)
+    }
+
+    /// Logs out every session of an account but `keep_token_hash` (the one that changed the password);
+    /// `None` logs out all of them. Returns how many ended.
+    pub async fn delete_sessions_of_except(&self, account: AccountId, keep_token_hash: Option<&str>) -> StoreResult<u64> {
+        let deleted = dispatch!(self, |pool, begin| {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND ($2 IS NULL OR token_hash <> $2)")
+                .bind(account.as_i64())
+                .bind(keep_token_hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted)
+    }
+
+    /// The account's stored sessions (expired ones not yet cleaned up included), oldest first, at most
+    /// `limit` (capped at [`MAX_EXPORT_ROWS`], like every personal-data read).
+    pub async fn sessions_of(&self, account: AccountId, limit: i64) -> StoreResult<Vec<SessionInfo>> {
+        let rows: Vec<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> = dispatch!(self, |pool, begin| {
+            sqlx::query_as("SELECT created_at, last_seen_at, expires_at FROM sessions WHERE account_id = $1 ORDER BY created_at, token_hash LIMIT $2")
+                .bind(account.as_i64())
+                .bind(limit.clamp(0, MAX_EXPORT_ROWS))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(created_at, last_seen_at, expires_at)| SessionInfo { created_at, last_seen_at, expires_at }).collect())
+    }
+
+    /// Every grant the account ever had, revoked ones included, oldest first, at most `limit`.
+    pub async fn role_history(&self, account: AccountId, limit: i64) -> StoreResult<Vec<RoleGrantRecord>> {
+        let rows: Vec<GrantHistoryRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as("SELECT role, scope, granted_at, revoked_at FROM role_grants WHERE account_id = $1 ORDER BY granted_at, id LIMIT $2")
+                .bind(account.as_i64())
+                .bind(limit.clamp(0, MAX_EXPORT_ROWS))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(slug, scope, granted_at, revoked_at)| Ok(RoleGrantRecord { role: role_from_row(account.as_i64(), &slug, &scope)?, granted_at, revoked_at }))
+            .collect()
+    }
+
+    /// Audit entries where the account is the actor or the target (`account <id>`), newest first, at
+    /// most `limit`.
+    pub async fn audit_of_account(&self, account: AccountId, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<AuditRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(
+                "SELECT id, at, actor_id, actor_label, action, target, region_code, before_json, after_json FROM audit_log \
+                 WHERE actor_id = $1 OR target = $2 ORDER BY at DESC, id DESC LIMIT $3",
+            )
+            .bind(account.as_i64())
+            .bind(format!("account {account}"))
+            .bind(limit.clamp(0, MAX_EXPORT_ROWS))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(audit_from_row).collect()
+    }
+
+    /// Messages addressed to `recipient`, newest first, at most `limit`, without their bodies.
+    pub async fn messages_to(&self, recipient: &str, limit: i64) -> StoreResult<Vec<OutboxRecord>> {
+        let rows: Vec<OutboxRecordRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(
+                "SELECT id, channel, subject, created_at, sent_at, attempts FROM outbox WHERE recipient = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            )
+            .bind(recipient)
+            .bind(limit.clamp(0, MAX_EXPORT_ROWS))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, channel, subject, created_at, sent_at, attempts)| OutboxRecord { id, channel, subject, created_at, sent_at, attempts })
+            .collect())
+    }
+
+    /// Reset codes created for the account since `since` (used or not): the per-account limit on
+    /// reset messages.
+    pub async fn count_reset_codes_since(&self, account: AccountId, since: DateTime<Utc>) -> StoreResult<i64> {
+        let count: i64 = dispatch!(self, |pool, begin| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM reset_codes WHERE account_id = $1 AND created_at >= $2")
+                .bind(account.as_i64())
+                .bind(since)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
+    /// A password reset in one transaction: the account's earlier unused codes are spent (only the
+    /// newest code works), the new code is stored by hash and the message carrying it is enqueued, so
+    /// there is never a code without its message or a message without its code. `NotFound` when the
+    /// account is absent or deleted; `Conflict` when the code hash or message id is already used.
+    pub async fn create_reset_code_with_message(
+        &self,
+        code_hash: &str,
+        account: AccountId,
+        expires_at: DateTime<Utc>,
+        message: &OutboxMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let province = active_account_province!(tx, account);
+            sqlx::query("UPDATE reset_codes SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL")
+                .bind(account.as_i64())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO reset_codes (province_code, code_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(province.as_str())
+                .bind(code_hash)
+                .bind(account.as_i64())
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(unique_violation_as("reset code already exists"))?;
+            sqlx::query(
+                "INSERT INTO outbox (province_code, id, region_code, channel, recipient, subject, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(province_of(message.region))
+            .bind(message.id)
+            .bind(message.region.map(RegionCode::full))
+            .bind(message.channel.as_str())
+            .bind(message.recipient.as_str())
+            .bind(message.subject.as_str())
+            .bind(message.body.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unique_violation_as("message id already used"))?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 }

@@ -5,10 +5,10 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use fitforall_core::identity::Sex;
 use fitforall_core::policy::{AccountId, Role, StationId};
 use fitforall_core::region::RegionCode;
-use fitforall_core::throttle::{LoginThrottle, ThrottlePolicy};
+use fitforall_core::throttle::{FailureOutcome, Locked, LoginThrottle, ThrottlePolicy};
 use fitforall_core::venue::VenueId;
 use fitforall_store::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
-use fitforall_store::{AccountStatus, AuditEntry, AuditQuery, IdentityRecord, NewAccount, OutboxMessage, Store, StoreError};
+use fitforall_store::{AccountStatus, AuditEntry, AuditQuery, IdentityRecord, NewAccount, OutboxMessage, RoleGrantRecord, SessionInfo, Store, StoreError};
 
 fn code(text: &str) -> RegionCode {
     RegionCode::parse(text).unwrap()
@@ -383,6 +383,129 @@ async fn outbox_and_reset_story(database: &TestDatabase) {
     store.close().await;
 }
 
+async fn personal_data_story(database: &TestDatabase) {
+    let label = database.label;
+    let store = connect(database).await;
+    let now = t0();
+    let (alice, bob) = (AccountId::new(1), AccountId::new(2));
+    store.create_account(&new_account(1, "13300000001", Some("330106")), now).await.unwrap();
+    store.create_account(&new_account(2, "13300000002", None), now).await.unwrap();
+
+    // Failed logins are counted in one locked transaction: 4 counted, the 5th locks, then no more counting.
+    let policy = ThrottlePolicy::default();
+    for attempt in 1..=4 {
+        let outcome = store.record_failed_login(alice, &policy, now + Duration::seconds(attempt)).await.unwrap();
+        assert_eq!(outcome, FailureOutcome::Counted { failures_left: 5 - attempt as u32 }, "{label}");
+    }
+    let locked = store.record_failed_login(alice, &policy, now + Duration::seconds(5)).await.unwrap();
+    assert_eq!(locked, FailureOutcome::LockedOut(Locked { retry_after_s: 15 * 60 }), "{label}");
+    assert!(matches!(store.record_failed_login(alice, &policy, now + Duration::seconds(6)).await.unwrap(), FailureOutcome::AlreadyLocked(_)), "{label}");
+    assert!(store.account_by_id(alice).await.unwrap().throttle.check(now.timestamp() + 6).is_err(), "{label}: stored");
+    assert!(is_not_found(&store.record_failed_login(AccountId::new(404), &policy, now).await), "{label}");
+    // Twenty failures at once are twenty failures: none is lost to a concurrent write.
+    let roomy = ThrottlePolicy { max_failures: 25, ..ThrottlePolicy::default() };
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.record_failed_login(bob, &roomy, now).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(store.record_failed_login(bob, &roomy, now).await.unwrap(), FailureOutcome::Counted { failures_left: 4 }, "{label}: 21 counted");
+
+    // Ending the other sessions keeps the one named; `None` ends them all; other accounts keep theirs.
+    let expires = now + Duration::days(1);
+    for (index, seed) in ["s1", "s2", "s3"].iter().enumerate() {
+        store.create_session(&hash(seed), alice, &hash("csrf"), expires, now + Duration::seconds(index as i64)).await.unwrap();
+    }
+    store.create_session(&hash("s4"), bob, &hash("csrf"), expires, now).await.unwrap();
+    let sessions = store.sessions_of(alice, 100).await.unwrap();
+    assert_eq!(sessions.len(), 3, "{label}");
+    assert_eq!(sessions[1], SessionInfo { created_at: now + Duration::seconds(1), last_seen_at: now + Duration::seconds(1), expires_at: expires }, "{label}");
+    assert_eq!(store.sessions_of(alice, 2).await.unwrap().len(), 2, "{label}: limited");
+    assert_eq!(store.delete_sessions_of_except(alice, Some(&hash("s2"))).await.unwrap(), 2, "{label}");
+    assert!(store.session(&hash("s2"), now).await.unwrap().is_some(), "{label}: kept");
+    assert!(store.session(&hash("s1"), now).await.unwrap().is_none() && store.session(&hash("s3"), now).await.unwrap().is_none(), "{label}");
+    assert_eq!(store.delete_sessions_of_except(alice, None).await.unwrap(), 1, "{label}");
+    assert!(store.session(&hash("s4"), now).await.unwrap().is_some(), "{label}: bob's stays");
+
+    // The grant history keeps revoked grants with their times.
+    let hz_admin = Role::RegionAdmin { region: code("3301") };
+    let later = now + Duration::hours(1);
+    store.grant_role(10, alice, &hz_admin, Some(bob), now).await.unwrap();
+    store.revoke_role(alice, &hz_admin, Some(bob), later).await.unwrap();
+    store.grant_role(11, alice, &hz_admin, Some(bob), later + Duration::seconds(1)).await.unwrap();
+    let history = store.role_history(alice, 100).await.unwrap();
+    assert_eq!(
+        history,
+        vec![
+            RoleGrantRecord { role: hz_admin.clone(), granted_at: now, revoked_at: Some(later) },
+            RoleGrantRecord { role: hz_admin.clone(), granted_at: later + Duration::seconds(1), revoked_at: None },
+        ],
+        "{label}"
+    );
+    assert!(store.role_history(bob, 100).await.unwrap().is_empty(), "{label}");
+
+    // Audit entries that name the account as actor or target, newest first.
+    let entry = |id: i64, minutes: i64, actor: i64, target: &str| AuditEntry {
+        id,
+        at: now + Duration::minutes(minutes),
+        actor: Some(AccountId::new(actor)),
+        actor_label: format!("account {actor}"),
+        action: "grant_role".into(),
+        target: target.into(),
+        region: None,
+        before_json: None,
+        after_json: None,
+    };
+    for audit in [entry(1, 0, 1, "venue a"), entry(2, 1, 2, "account 1"), entry(3, 2, 2, "account 2"), entry(4, 3, 2, "account 10")] {
+        store.append_audit(&audit).await.unwrap();
+    }
+    let ids: Vec<i64> = store.audit_of_account(alice, 100).await.unwrap().iter().map(|audit| audit.id).collect();
+    assert_eq!(ids, vec![2, 1], "{label}: not account 10's");
+
+    // Messages to the phone, newest first, without their bodies; a reset code and its message in one go.
+    let message = |id: i64, recipient: &str| OutboxMessage {
+        id,
+        region: None,
+        channel: "sms".into(),
+        recipient: recipient.into(),
+        subject: format!("通知 {id}"),
+        body: format!("验证码 {id}"),
+    };
+    store.enqueue_message(&message(1, "13300000001"), now).await.unwrap();
+    store.enqueue_message(&message(2, "13300000002"), now).await.unwrap();
+    store.mark_message_sent(1, later).await.unwrap();
+    store.create_reset_code(&hash("old-code"), alice, later + Duration::minutes(15), later).await.unwrap();
+    store.create_reset_code_with_message(&hash("new-code"), alice, later + Duration::minutes(15), &message(3, "13300000001"), later).await.unwrap();
+    let messages = store.messages_to("13300000001", 100).await.unwrap();
+    assert_eq!(
+        messages.iter().map(|record| (record.id, record.subject.as_str(), record.sent_at)).collect::<Vec<_>>(),
+        vec![(3, "通知 3", None), (1, "通知 1", Some(later))],
+        "{label}"
+    );
+    assert!(is_not_found(&store.consume_reset_code(&hash("old-code"), later).await), "{label}: a new code replaces the old one");
+    assert_eq!(store.count_reset_codes_since(alice, later).await.unwrap(), 2, "{label}");
+    assert_eq!(store.count_reset_codes_since(alice, later + Duration::seconds(1)).await.unwrap(), 0, "{label}");
+    // All or nothing: a taken message id leaves no code behind; an unknown account leaves no message.
+    let taken = store.create_reset_code_with_message(&hash("third-code"), alice, later + Duration::minutes(15), &message(3, "13300000001"), later).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{label}: {taken:?}");
+    assert!(is_not_found(&store.consume_reset_code(&hash("third-code"), later).await), "{label}: rolled back");
+    let nobody = store.create_reset_code_with_message(&hash("x-code"), AccountId::new(404), later, &message(9, "13300000009"), later).await;
+    assert!(is_not_found(&nobody), "{label}");
+    assert!(store.messages_to("13300000009", 100).await.unwrap().is_empty(), "{label}");
+    assert_eq!(store.consume_reset_code(&hash("new-code"), later).await.unwrap(), alice, "{label}");
+
+    // Deleting the account removes the messages addressed to its phone, and nobody else's.
+    store.delete_account(alice, later).await.unwrap();
+    assert!(store.messages_to("13300000001", 100).await.unwrap().is_empty(), "{label}");
+    assert_eq!(store.messages_to("13300000002", 100).await.unwrap().len(), 1, "{label}");
+    assert!(is_not_found(&store.record_failed_login(alice, &policy, later).await), "{label}: deleted");
+    store.close().await;
+}
+
 /// Twenty registrations of one phone at once: the claim's primary key lets exactly one through.
 async fn concurrent_registration(database: &TestDatabase) {
     let label = database.label;
@@ -481,6 +604,13 @@ async fn audit_search_on_every_backend() {
 async fn outbox_and_reset_codes_on_every_backend() {
     for database in databases().await {
         outbox_and_reset_story(&database).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn personal_data_on_every_backend() {
+    for database in databases().await {
+        personal_data_story(&database).await;
     }
 }
 

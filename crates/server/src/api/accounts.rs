@@ -57,7 +57,8 @@ pub struct AccountView {
     pub created_at: String,
 }
 
-fn account_view(account: &Account, roles: &[Role]) -> AccountView {
+/// An account as the API shows it: phone and identity number masked.
+pub fn account_view(account: &Account, roles: &[Role]) -> AccountView {
     let phone_masked = PhoneNumber::parse(&account.phone).map(|phone| phone.masked()).unwrap_or_default();
     AccountView {
         id: account.id.to_string(),
@@ -87,6 +88,46 @@ fn too_many(retry_after_s: i64, message: String) -> ApiError {
 /// Whole minutes, rounded up, at least 1.
 fn minutes(seconds: i64) -> i64 {
     ((seconds + 59) / 60).max(1)
+}
+
+/// The 429 for an account locked after repeated wrong passwords or reset codes.
+pub fn account_locked(retry_after_s: i64) -> ApiError {
+    too_many(retry_after_s, format!("this account is locked after repeated failed attempts; try again in {} minutes", minutes(retry_after_s)))
+}
+
+/// Counts a wrong password or reset code against the account's login throttle (one locked
+/// transaction, so concurrent failures are all counted). `Err(429)` when the account is locked now.
+pub async fn count_failed_attempt(state: &AppState, account: AccountId, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
+    match state.store().record_failed_login(account, &ThrottlePolicy::default(), now).await? {
+        FailureOutcome::Counted { .. } => Ok(()),
+        FailureOutcome::LockedOut(locked) => {
+            tracing::warn!(%account, retry_after_s = locked.retry_after_s, "account locked after repeated failed attempts");
+            Err(account_locked(locked.retry_after_s))
+        }
+        FailureOutcome::AlreadyLocked(locked) => Err(account_locked(locked.retry_after_s)),
+    }
+}
+
+/// Checks the password of one's own account before a sensitive change (password change, deletion):
+/// refused while the account is locked (429); a wrong password is counted like a failed login, so
+/// this cannot be used to guess, and answered with a 400 naming `field`; a right one forgets earlier
+/// failures.
+pub async fn check_own_password(state: &AppState, account: &Account, password: String, field: &'static str) -> Result<(), ApiError> {
+    let now = Utc::now();
+    if let Err(locked) = account.throttle.check(now.timestamp()) {
+        return Err(account_locked(locked.retry_after_s));
+    }
+    if password.is_empty() {
+        return Err(field_error(field, "enter your password"));
+    }
+    if !verify_password(password, account.password_hash.clone()).await {
+        count_failed_attempt(state, account.id, now).await?;
+        return Err(field_error(field, "wrong password"));
+    }
+    if account.throttle != LoginThrottle::default() {
+        state.store().save_throttle(account.id, &LoginThrottle::default(), now).await?;
+    }
+    Ok(())
 }
 
 pub fn parse_phone(text: &str) -> Result<PhoneNumber, ApiError> {
@@ -215,13 +256,14 @@ pub async fn open_session(state: &AppState, client: IpAddr, request: LoginReques
     }
     let mut throttle = account.throttle.clone();
     if !verify_password(request.password, account.password_hash.clone()).await {
-        let outcome = throttle.record_failure(now.timestamp(), &policy);
-        state.store().save_throttle(account.id, &throttle, now).await?;
-        if let FailureOutcome::LockedOut(locked) = outcome {
-            tracing::warn!(account = %account.id, retry_after_s = locked.retry_after_s, "account locked after repeated failed logins");
-            return Err(too_many(locked.retry_after_s, locked_message(locked.retry_after_s)));
+        match state.store().record_failed_login(account.id, &policy, now).await? {
+            FailureOutcome::Counted { .. } => return Err(wrong()),
+            FailureOutcome::LockedOut(locked) => {
+                tracing::warn!(account = %account.id, retry_after_s = locked.retry_after_s, "account locked after repeated failed logins");
+                return Err(too_many(locked.retry_after_s, locked_message(locked.retry_after_s)));
+            }
+            FailureOutcome::AlreadyLocked(locked) => return Err(too_many(locked.retry_after_s, locked_message(locked.retry_after_s))),
         }
-        return Err(wrong());
     }
     if throttle != LoginThrottle::default() {
         throttle.record_success();

@@ -11,6 +11,7 @@ use fitforall_core::region::RegionCode;
 use fitforall_store::{AuditEntry, AuditQuery};
 
 use crate::api::ApiJson;
+use crate::api::accounts::{AccountView, account_view};
 use crate::api::regions::parse_region;
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -188,18 +189,55 @@ pub async fn audit_search(state: &AppState, caller: &Caller, params: &Params) ->
         offset: params.integer_in("offset", 0, 10_000_000)?.unwrap_or(0) as i64,
     };
     let entries = state.store().search_audit(&query).await?;
-    Ok(entries
-        .into_iter()
-        .map(|entry| AuditView {
-            id: entry.id.to_string(),
-            at: entry.at.to_rfc3339(),
-            actor: entry.actor.map(|actor| actor.to_string()),
-            actor_label: entry.actor_label,
-            action: entry.action,
-            target: entry.target,
-            region: entry.region.map(RegionCode::full),
-            before: entry.before_json,
-            after: entry.after_json,
-        })
-        .collect())
+    Ok(entries.into_iter().map(audit_view).collect())
+}
+
+/// An audit entry as the API shows it (audit search, personal-data export).
+pub fn audit_view(entry: AuditEntry) -> AuditView {
+    AuditView {
+        id: entry.id.to_string(),
+        at: entry.at.to_rfc3339(),
+        actor: entry.actor.map(|actor| actor.to_string()),
+        actor_label: entry.actor_label,
+        action: entry.action,
+        target: entry.target,
+        region: entry.region.map(RegionCode::full),
+        before: entry.before_json,
+        after: entry.after_json,
+    }
+}
+
+/// List accounts with their roles, by id. Platform administrators may list all; region
+/// administrators must name a region inside theirs and see the accounts whose home region lies in it
+/// (accounts without a home region are listed only without `region`). Phones and identity numbers
+/// are masked.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
+    params(
+        ("region" = Option<String>, Query, description = "Accounts whose home region is this region or below (required for region administrators)"),
+        ("limit" = Option<u32>, Query, description = "1–500, default 50"),
+        ("offset" = Option<u32>, Query, description = "Accounts to skip"),
+    ),
+    responses((status = 200, body = Vec<AccountView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_accounts(State(state): State<AppState>, caller: Caller, params: Params) -> Result<Json<Vec<AccountView>>, ApiError> {
+    params.allow_only(&ACCOUNT_LIST_PARAMETERS)?;
+    Ok(Json(accounts_list(&state, &caller, &params).await?))
+}
+
+/// The query parameters of the accounts list.
+pub const ACCOUNT_LIST_PARAMETERS: [&str; 3] = ["region", "limit", "offset"];
+
+/// The accounts list from query parameters (API and the users page), decided by the policy
+/// (`Action::ViewAccounts`). Does not check for unknown parameters: callers use `allow_only`.
+pub async fn accounts_list(state: &AppState, caller: &Caller, params: &Params) -> Result<Vec<AccountView>, ApiError> {
+    caller.require_login()?;
+    let snapshot = state.snapshot();
+    let region = match params.text("region") {
+        Some(text) => Some(parse_region(&snapshot.regions, "region", text)?),
+        None => None,
+    };
+    caller.require(&Action::ViewAccounts { region })?;
+    let limit = params.integer_in("limit", 1, 500)?.unwrap_or(50) as i64;
+    let offset = params.integer_in("offset", 0, 10_000_000)?.unwrap_or(0) as i64;
+    let accounts = state.store().accounts_with_roles(region, limit, offset).await?;
+    Ok(accounts.iter().map(|(account, roles)| account_view(account, roles)).collect())
 }

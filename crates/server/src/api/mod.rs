@@ -13,6 +13,8 @@ use crate::state::AppState;
 pub mod accounts;
 pub mod admin;
 pub mod indicators;
+pub mod passwords;
+pub mod personal_data;
 pub mod places;
 pub mod regions;
 pub mod venues;
@@ -20,13 +22,17 @@ pub mod venues;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
-        .route("/api/v1/accounts", post(accounts::register))
+        .route("/api/v1/accounts", post(accounts::register).get(admin::list_accounts))
         .route("/api/v1/accounts/{id}/roles", post(admin::grant_role).delete(admin::revoke_role))
         .route("/api/v1/audit", get(admin::search_audit))
         .route("/api/v1/sessions", post(accounts::login))
         .route("/api/v1/sessions/current", delete(accounts::logout))
-        .route("/api/v1/me", get(accounts::me))
+        .route("/api/v1/me", get(accounts::me).delete(personal_data::delete_me))
         .route("/api/v1/me/identity", put(accounts::set_identity))
+        .route("/api/v1/me/password", put(passwords::update_password))
+        .route("/api/v1/me/export", get(personal_data::export))
+        .route("/api/v1/password-resets", post(passwords::start_password_reset))
+        .route("/api/v1/password-resets/confirm", post(passwords::finish_password_reset))
         .route("/api/v1/me/tokens", get(accounts::list_tokens).post(accounts::create_token))
         .route("/api/v1/me/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/v1/regions", get(regions::search))
@@ -72,13 +78,19 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         admin::grant_role,
         admin::revoke_role,
         admin::search_audit,
+        admin::list_accounts,
+        passwords::update_password,
+        passwords::start_password_reset,
+        passwords::finish_password_reset,
+        personal_data::export,
+        personal_data::delete_me,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "regions", description = "China's division codes, province → city → county → street"),
         (name = "venues", description = "Public sports venues"),
-        (name = "accounts", description = "Residents' accounts: register, log in (session cookie + X-CSRF-Token), identity number, API tokens"),
+        (name = "accounts", description = "Residents' accounts: register, log in (session cookie + X-CSRF-Token), identity number, API tokens, password change and reset, data export, deletion; administrators' account list, roles and audit log"),
         (name = "indicators", description = "Indicators of the public fitness service system, with their definitions"),
     )
 )]

@@ -17,6 +17,13 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("region.html", include_str!("../../templates/region.html")),
     ("api_docs.html", include_str!("../../templates/api_docs.html")),
     ("error.html", include_str!("../../templates/error.html")),
+    ("register.html", include_str!("../../templates/register.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("password_reset.html", include_str!("../../templates/password_reset.html")),
+    ("account.html", include_str!("../../templates/account.html")),
+    ("tokens.html", include_str!("../../templates/tokens.html")),
+    ("admin_users.html", include_str!("../../templates/admin_users.html")),
+    ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
 ];
 
 pub fn environment() -> &'static Environment<'static> {
