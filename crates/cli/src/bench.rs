@@ -678,7 +678,6 @@ async fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         drop(venues);
         let starting = Instant::now();
         let mut config = fitforall_server::config::ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), url.clone());
-        config.admin_token = None;
         config.allow_scan_strategy = true;
         let application = fitforall_server::startup::Application::build(config).await.context("cannot start the application")?;
         let loaded = application.state.snapshot().catalog.len();

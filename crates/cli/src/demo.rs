@@ -50,7 +50,8 @@ pub const DEMO_STATION_ID: &str = "demo-station-xihu";
 
 /// One demo account per role, with fixed demo passwords (printed: demo only). The venue operator
 /// runs the first demo venue in Hangzhou.
-async fn create_demo_accounts(url: &str) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
+/// Returns the printed lines and an API token of the demo platform administrator.
+async fn create_demo_accounts(url: &str) -> anyhow::Result<(Vec<(&'static str, &'static str, String)>, String)> {
     use fitforall_core::policy::{AccountId, Role, StationId};
     use fitforall_core::region::RegionCode;
     use fitforall_server::auth;
@@ -91,18 +92,27 @@ async fn create_demo_accounts(url: &str) -> anyhow::Result<Vec<(&'static str, &'
     ];
     let now = Utc::now();
     let mut printed = Vec::new();
+    let mut api_token = None;
     for (phone, password, description, role, home_region) in accounts {
         let id = AccountId::new(auth::new_id());
         let password_hash = auth::hash_password(password.to_string()).await;
         let name = format!("演示 {}", &phone[7..]);
         store.create_account(&fitforall_store::NewAccount { id, phone: phone.to_string(), name, password_hash, home_region }, now).await?;
+        if role == Some(Role::PlatformAdmin) && api_token.is_none() {
+            let (token, token_hash) = auth::new_token();
+            store.create_api_token(auth::new_id(), &token_hash, id, "demo", now).await?;
+            api_token = Some(token);
+        }
         if let Some(role) = role {
             store.grant_role(auth::new_id(), id, &role, None, now).await?;
         }
         printed.push((phone, password, description));
     }
     store.close().await;
-    Ok(printed)
+    let Some(api_token) = api_token else {
+        bail!("the demo has no platform administrator to give an API token");
+    };
+    Ok((printed, api_token))
 }
 
 pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<String>, seed: u64) -> anyhow::Result<ExitCode> {
@@ -117,21 +127,16 @@ pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<S
     use std::io::Write;
     std::io::stdout().flush().ok();
     let (population_rows, venues) = build_demo_database(&url, seed).await?;
-    let admin_token: String = {
-        let mut rng = rand::rngs::StdRng::from_os_rng();
-        (0..32).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
-    };
     let secret: String = {
         let mut rng = rand::rngs::StdRng::from_os_rng();
         (0..64).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
     };
-    let accounts = create_demo_accounts(&url).await?;
-    let mut config =
-        crate::settings::server_config(file, Overrides { listen, database_url: Some(url), admin_token: Some(admin_token.clone()), secret: Some(secret) })?;
+    let (accounts, api_token) = create_demo_accounts(&url).await?;
+    let mut config = crate::settings::server_config(file, Overrides { listen, database_url: Some(url), secret: Some(secret) })?;
     config.demo = true;
     println!("  demo data: {venues} venues across Zhejiang's 11 cities, {population_rows} county population figures (2022–2024)");
     println!("  a sample of venues against a full population: per-capita sports area comes out near 0.03 m², not the 2.8 m² Zhejiang reported for 2022");
-    println!("  admin token for API writes (Authorization: Bearer …): {admin_token}");
+    println!("  API token of the demo platform administrator, for API writes (Authorization: Bearer …): {api_token}");
     println!("  demo accounts (log in at /login, or POST /api/v1/sessions):");
     for (phone, password, role) in &accounts {
         println!("    {phone}  password {password}  {role}");

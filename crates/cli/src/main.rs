@@ -40,9 +40,6 @@ enum Command {
         /// HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one).
         #[arg(long, env = "FITFORALL_LISTEN")]
         listen: Option<String>,
-        /// Bearer token allowing venue writes through the API (at least 16 characters).
-        #[arg(long, env = "FITFORALL_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
     },
     /// Build a fresh demo database (all regions, demo population, ~600 Zhejiang venues) and serve it.
     Demo {
@@ -102,9 +99,9 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve { database, listen, admin_token } => {
+            Command::Serve { database, listen } => {
                 let secret = std::env::var("FITFORALL_SECRET").ok();
-                let config = settings::server_config(&file, settings::Overrides { listen, database_url: database, admin_token, secret })?;
+                let config = settings::server_config(&file, settings::Overrides { listen, database_url: database, secret })?;
                 serve(config).await
             }
             Command::Demo { listen, database, seed } => demo::run(&file, listen, database, seed).await,

@@ -13,7 +13,6 @@ use fitforall_server::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_MAX
 pub struct FileSettings {
     pub listen: Option<String>,
     pub database_url: Option<String>,
-    pub admin_token: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub refresh_interval_ms: Option<u64>,
     pub log_format: Option<String>,
@@ -41,7 +40,6 @@ pub fn read_file_settings(explicit: Option<&Path>) -> anyhow::Result<FileSetting
 pub struct Overrides {
     pub listen: Option<String>,
     pub database_url: Option<String>,
-    pub admin_token: Option<String>,
     /// From FITFORALL_SECRET.
     pub secret: Option<String>,
 }
@@ -50,14 +48,7 @@ pub fn server_config(file: &FileSettings, overrides: Overrides) -> anyhow::Resul
     let listen_text = overrides.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
     let listen: SocketAddr = listen_text.parse().with_context(|| format!("listen address {listen_text:?} is not HOST:PORT, e.g. 127.0.0.1:8080"))?;
     let database_url = overrides.database_url.or_else(|| file.database_url.clone()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-    let admin_token = overrides.admin_token.or_else(|| file.admin_token.clone()).filter(|token| !token.is_empty());
-    if let Some(token) = &admin_token
-        && token.len() < 16
-    {
-        bail!("the admin token must be at least 16 characters");
-    }
     let mut config = ServerConfig::new(listen, database_url);
-    config.admin_token = admin_token;
     config.max_body_bytes = file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
     config.refresh_interval_ms = file.refresh_interval_ms.unwrap_or(DEFAULT_REFRESH_INTERVAL_MS);
     config.secret = overrides.secret.or_else(|| file.secret.clone()).filter(|secret| !secret.is_empty());
@@ -75,11 +66,11 @@ mod tests {
     #[test]
     fn flags_beat_file_beats_defaults() {
         let file: FileSettings = toml::from_str("listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://file.db\"\nmax_body_bytes = 2048").unwrap();
-        let config = server_config(&file, Overrides { listen: None, database_url: Some("sqlite://flag.db".into()), admin_token: None, secret: None }).unwrap();
+        let config = server_config(&file, Overrides { listen: None, database_url: Some("sqlite://flag.db".into()), secret: None }).unwrap();
         assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(config.database_url, "sqlite://flag.db");
         assert_eq!(config.max_body_bytes, 2048);
-        let config = server_config(&FileSettings::default(), Overrides { listen: None, database_url: None, admin_token: None, secret: None }).unwrap();
+        let config = server_config(&FileSettings::default(), Overrides { listen: None, database_url: None, secret: None }).unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
     }
@@ -88,11 +79,7 @@ mod tests {
     fn bad_settings_are_explained() {
         let error = toml::from_str::<FileSettings>("listen_addr = \"x\"").unwrap_err();
         assert!(error.to_string().contains("unknown field `listen_addr`"), "{error}");
-        let error = server_config(&FileSettings::default(), Overrides { listen: Some("nowhere".into()), database_url: None, admin_token: None, secret: None })
-            .unwrap_err();
+        let error = server_config(&FileSettings::default(), Overrides { listen: Some("nowhere".into()), database_url: None, secret: None }).unwrap_err();
         assert_eq!(error.to_string(), "listen address \"nowhere\" is not HOST:PORT, e.g. 127.0.0.1:8080");
-        let error = server_config(&FileSettings::default(), Overrides { listen: None, database_url: None, admin_token: Some("short".into()), secret: None })
-            .unwrap_err();
-        assert_eq!(error.to_string(), "the admin token must be at least 16 characters");
     }
 }

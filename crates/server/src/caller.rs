@@ -1,5 +1,6 @@
 //! Who is calling: the session cookie (pages and browser calls, with a CSRF token on every unsafe
-//! method), a bearer API token (programs), the configured admin token (operations), or nobody.
+//! method), a bearer API token (programs: made by an account's owner, acting with that account's
+//! roles), or nobody.
 //! Handlers take a [`Caller`] and ask `core::policy::authorize`; they never decide access themselves.
 
 use axum::extract::FromRequestParts;
@@ -20,25 +21,14 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     None,
-    Session {
-        token_hash: String,
-    },
-    ApiToken {
-        token_id: i64,
-    },
-    /// The operations token from the server config; acts as a platform administrator.
-    AdminToken,
+    Session { token_hash: String },
+    ApiToken { token_id: i64 },
 }
 
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
     pub credential: Credential,
-}
-
-/// The account id the admin token acts as in the audit log (never a real account: ids are positive).
-pub fn admin_token_account() -> AccountId {
-    AccountId::new(0)
 }
 
 impl Caller {
@@ -68,7 +58,7 @@ impl Caller {
     /// A label for the audit log.
     pub fn label(&self) -> String {
         match (&self.credential, self.account()) {
-            (Credential::AdminToken, _) => "admin token".to_string(),
+            (Credential::ApiToken { token_id }, Some(id)) => format!("account {id} (API token {token_id})"),
             (_, Some(id)) => format!("account {id}"),
             (_, None) => "anonymous".to_string(),
         }
@@ -113,12 +103,6 @@ impl FromRequestParts<AppState> for Caller {
             let Some(token) = token.filter(|token| !token.is_empty()) else {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>"));
             };
-            if state.config().admin_token.as_deref().is_some_and(|admin| same_secret(admin, token)) {
-                return Ok(Caller {
-                    actor: Actor::Account { id: admin_token_account(), roles: vec![Role::PlatformAdmin] },
-                    credential: Credential::AdminToken,
-                });
-            }
             let Some((account, token_id)) = state.store().api_token(&token_hash(token), now).await? else {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is unknown or revoked"));
             };

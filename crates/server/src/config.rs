@@ -7,9 +7,6 @@ use std::net::SocketAddr;
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub database_url: String,
-    /// Bearer token guarding venue writes until accounts and roles land (issue 3). `None`: writes
-    /// are refused with 403.
-    pub admin_token: Option<String>,
     /// Largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
     /// How often to check the database for changes made by other processes.
@@ -46,7 +43,6 @@ impl ServerConfig {
         ServerConfig {
             listen,
             database_url: database_url.into(),
-            admin_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             refresh_interval_ms: DEFAULT_REFRESH_INTERVAL_MS,
             demo: false,

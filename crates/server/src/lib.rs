@@ -13,4 +13,5 @@ pub mod params;
 pub mod reference;
 pub mod startup;
 pub mod state;
+pub mod testing;
 pub mod web;

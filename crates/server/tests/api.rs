@@ -10,18 +10,17 @@ use fitforall_server::state::AppState;
 use fitforall_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
-
 struct TestApp {
     base: String,
     state: AppState,
     client: reqwest::Client,
+    /// An API token of a platform administrator.
+    admin_token: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn spawn_app(database: &TestDatabase) -> TestApp {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
-    config.admin_token = Some(ADMIN_TOKEN.to_string());
     config.max_body_bytes = 64 * 1024;
     config.allow_scan_strategy = true;
     let app = Application::build(config).await.unwrap_or_else(|error| panic!("{}: {error}", database.label));
@@ -31,7 +30,10 @@ async fn spawn_app(database: &TestDatabase) -> TestApp {
     tokio::spawn(app.serve(async move {
         let _ = receiver.await;
     }));
-    TestApp { base, state, client: reqwest::Client::new(), _shutdown: sender }
+    // Several apps may share one database: each gets its own administrator.
+    let phone = format!("137{:08}", fitforall_server::auth::new_id().rem_euclid(100_000_000));
+    let admin_token = fitforall_server::testing::platform_admin_token(&state, &phone).await;
+    TestApp { base, state, client: reqwest::Client::new(), admin_token, _shutdown: sender }
 }
 
 impl TestApp {
@@ -104,44 +106,45 @@ async fn venue_crud_story(database: &TestDatabase) {
     assert_eq!((status, reply["error"]["code"].as_str()), (401, Some("unauthorized")), "{label}");
     let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some("wrong-token-wrong-token-xx"), &body).await;
     assert_eq!(status, 401, "{label}: {reply}");
-    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &body).await;
+    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &body).await;
     assert_eq!(status, 201, "{label}: {reply}");
     assert_eq!(reply["region"]["name"], "西湖区");
     assert_eq!(reply["sports"], json!(["badminton", "table_tennis"]));
-    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &body).await;
+    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &body).await;
     assert_eq!((status, error_message(&reply)), (409, "venue hz-1 already exists"), "{label}");
 
     let mut bad = venue_body("hz-bad", 95.0, 120.0, "330199");
     bad["type"] = json!("castle");
-    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &bad).await;
+    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &bad).await;
     assert_eq!(status, 400, "{label}");
     let fields: Vec<&str> = reply["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["region_code", "lat", "type"], "{label}: {reply}");
-    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &json!({"name": "x", "colour": "red"})).await;
+    let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &json!({"name": "x", "colour": "red"})).await;
     assert_eq!(status, 400, "{label}");
     assert!(error_message(&reply).contains("unknown field `colour`"), "{label}: {reply}");
 
     let mut changed = body.clone();
     changed["name"] = json!("西湖文体中心");
-    let (status, reply) = app.send(reqwest::Method::PUT, "/api/v1/venues/hz-1", Some(ADMIN_TOKEN), &changed).await;
+    let (status, reply) = app.send(reqwest::Method::PUT, "/api/v1/venues/hz-1", Some(app.admin_token.as_str()), &changed).await;
     assert_eq!((status, reply["name"].as_str()), (200, Some("西湖文体中心")), "{label}");
     let (status, reply) = app.get("/api/v1/venues/hz-1").await;
     assert_eq!((status, reply["name"].as_str()), (200, Some("西湖文体中心")), "{label}");
-    let (status, _) = app.send(reqwest::Method::PUT, "/api/v1/venues/nope", Some(ADMIN_TOKEN), &venue_body("nope", 30.0, 120.0, "330106")).await;
+    let (status, _) = app.send(reqwest::Method::PUT, "/api/v1/venues/nope", Some(app.admin_token.as_str()), &venue_body("nope", 30.0, 120.0, "330106")).await;
     assert_eq!(status, 404, "{label}");
-    let (status, _) = app.send(reqwest::Method::DELETE, "/api/v1/venues/hz-1", Some(ADMIN_TOKEN), &json!(null)).await;
+    let (status, _) = app.send(reqwest::Method::DELETE, "/api/v1/venues/hz-1", Some(app.admin_token.as_str()), &json!(null)).await;
     assert_eq!(status, 204, "{label}");
     let (status, reply) = app.get("/api/v1/venues/hz-1").await;
     assert_eq!((status, error_message(&reply)), (404, "venue hz-1 does not exist"), "{label}");
 
     // The stored rows survive a restart: a second app on the same database sees what the first wrote.
-    let (status, _) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &venue_body("hz-2", 30.25, 120.15, "330106002")).await;
+    let (status, _) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &venue_body("hz-2", 30.25, 120.15, "330106002")).await;
     assert_eq!(status, 201, "{label}");
     let second = spawn_app(database).await;
     let (status, reply) = second.get("/api/v1/venues/hz-2").await;
     assert_eq!(status, 200, "{label}: {reply}");
     // Another process's write reaches this one through the change counter.
-    let (status, _) = second.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &venue_body("hz-3", 30.25, 120.16, "330106")).await;
+    let (status, _) =
+        second.send(reqwest::Method::POST, "/api/v1/venues", Some(second.admin_token.as_str()), &venue_body("hz-3", 30.25, 120.16, "330106")).await;
     assert_eq!(status, 201, "{label}");
     assert!(app.state.refresh_if_stale().await.unwrap(), "{label}");
     let (status, _) = app.get("/api/v1/venues/hz-3").await;
@@ -163,7 +166,7 @@ async fn nearby_search_filters_geojson_and_bad_parameters() {
     let points = [("near", 30.2440, 120.1510), ("mid", 30.2600, 120.1500), ("far", 30.2900, 120.1500), ("ningbo", 29.8700, 121.5500)];
     for (id, lat, lng) in points {
         let region = if id == "ningbo" { "330203" } else { "330106" };
-        let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &venue_body(id, lat, lng, region)).await;
+        let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &venue_body(id, lat, lng, region)).await;
         assert_eq!(status, 201, "{reply}");
     }
     let (status, body) = app.get("/api/v1/venues?lat=30.2431&lng=120.1503&radius_m=3000").await;
@@ -222,12 +225,12 @@ async fn oversized_and_malformed_bodies() {
     let app = spawn_app(&database).await;
     let mut huge = venue_body("big", 30.0, 120.0, "330106");
     huge["address"] = json!("很".repeat(40_000));
-    let (status, body) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &huge).await;
+    let (status, body) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &huge).await;
     assert_eq!(status, 413, "{body}");
     let response = app
         .client
         .post(format!("{}/api/v1/venues", app.base))
-        .bearer_auth(ADMIN_TOKEN)
+        .bearer_auth(&app.admin_token)
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -236,7 +239,7 @@ async fn oversized_and_malformed_bodies() {
     assert_eq!(response.status().as_u16(), 400);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_json");
-    let response = app.client.post(format!("{}/api/v1/venues", app.base)).bearer_auth(ADMIN_TOKEN).body("{}").send().await.unwrap();
+    let response = app.client.post(format!("{}/api/v1/venues", app.base)).bearer_auth(&app.admin_token).body("{}").send().await.unwrap();
     assert_eq!(response.status().as_u16(), 415);
     let (status, body) = app.get("/api/v1/nothing-here").await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
@@ -249,7 +252,7 @@ async fn per_capita_story(database: &TestDatabase) {
     assert_eq!(status, 404, "{label}");
     assert_eq!(error_message(&body), "no population data for region 3301 or any region below it; import population first");
     for (id, region) in [("a", "330106"), ("b", "330106002"), ("c", "330102")] {
-        let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(ADMIN_TOKEN), &venue_body(id, 30.25, 120.15, region)).await;
+        let (status, reply) = app.send(reqwest::Method::POST, "/api/v1/venues", Some(app.admin_token.as_str()), &venue_body(id, 30.25, 120.15, region)).await;
         assert_eq!(status, 201, "{label}: {reply}");
     }
     let code = |text: &str| RegionCode::parse(text).unwrap();

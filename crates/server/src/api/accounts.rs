@@ -302,14 +302,11 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
     Ok(response)
 }
 
-/// The caller's own account id, for the "me" endpoints and pages (not the admin token's).
+/// The caller's own account id, for the "me" endpoints and pages.
 pub fn own_account(caller: &Caller) -> Result<AccountId, ApiError> {
     caller.require_login()?;
     let id = caller.account().expect("logged in");
     caller.require(&Action::ManageOwnAccount { account: id })?;
-    if caller.credential == Credential::AdminToken {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the admin token has no account of its own"));
-    }
     Ok(id)
 }
 

@@ -71,7 +71,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, current_password
     state.store().set_password_hash(id, &password_hash, Utc::now()).await?;
     let keep = match &caller.credential {
         Credential::Session { token_hash } => Some(token_hash.as_str()),
-        Credential::None | Credential::ApiToken { .. } | Credential::AdminToken => None,
+        Credential::None | Credential::ApiToken { .. } => None,
     };
     let sessions_ended = state.store().delete_sessions_of_except(id, keep).await?;
     tracing::info!(account = %id, sessions_ended, "password changed");

@@ -1,4 +1,4 @@
-//! Venue search, GeoJSON, and create/replace/delete (guarded by the admin token for now).
+//! Venue search, GeoJSON, and create/replace/delete (decided by the policy, audited).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -275,8 +275,8 @@ fn parse_input(state: &AppState, input: &VenueInput, id: VenueId) -> Result<Venu
     input.parse(id, |code| snapshot.regions.contains(code)).map_err(ApiError::invalid_body)
 }
 
-/// Create a venue. Requires a session (with X-CSRF-Token), an API token or the admin token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
-#[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("admin_token" = [])),
+/// Create a venue. Requires a session (with X-CSRF-Token) or an API token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
+#[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("bearer_token" = [])),
     request_body = serde_json::Value,
     responses((status = 201, body = VenueView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<VenueInput>) -> Result<Response, ApiError> {
@@ -296,8 +296,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response())
 }
 
-/// Replace a venue (every field). Requires a session (with X-CSRF-Token), an API token or the admin token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
-#[utoipa::path(put, path = "/api/v1/venues/{id}", tag = "venues", security(("admin_token" = [])),
+/// Replace a venue (every field). Requires a session (with X-CSRF-Token) or an API token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
+#[utoipa::path(put, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer_token" = [])),
     params(("id" = String, Path, description = "Venue id")),
     request_body = serde_json::Value,
     responses((status = 200, body = VenueView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -325,8 +325,8 @@ pub async fn replace(
     Ok(Json(view))
 }
 
-/// Delete a venue. Requires a session (with X-CSRF-Token), an API token or the admin token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
-#[utoipa::path(delete, path = "/api/v1/venues/{id}", tag = "venues", security(("admin_token" = [])),
+/// Delete a venue. Requires a session (with X-CSRF-Token) or an API token of an account allowed to (platform administrator; region administrator of the region; the venue's operator may update it).
+#[utoipa::path(delete, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer_token" = [])),
     params(("id" = String, Path, description = "Venue id")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

@@ -252,7 +252,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("api_description", "说明", "Description"),
     ("api_status", "状态码", "Status"),
     ("api_body", "响应体", "Body"),
-    ("api_auth", "需要管理员令牌（Bearer）", "Requires the admin token (Bearer)"),
+    (
+        "api_auth",
+        "需要登录：会话 Cookie 加 X-CSRF-Token，或 API 令牌（Bearer）",
+        "Requires logging in: the session cookie with X-CSRF-Token, or an API token (Bearer)",
+    ),
     ("api_schemas", "数据结构", "Schemas"),
     ("api_field", "字段", "Field"),
     ("yes", "是", "yes"),
