@@ -1,6 +1,7 @@
 //! FitForAll's domain. Architecture invariant: nothing here does IO, reads the clock or draws
 //! random numbers; time and randomness are arguments.
 
+pub mod booking;
 pub mod catalog;
 pub mod geo;
 pub mod hours;
