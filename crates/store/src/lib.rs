@@ -84,6 +84,8 @@ macro_rules! dispatch {
 // After `dispatch!`: macro_rules! definitions are visible to modules declared below them.
 mod accounts;
 pub use accounts::*;
+mod booking;
+pub use booking::*;
 
 /// What an upsert did, row by row: re-importing the same data gives `unchanged == total`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -65,7 +65,73 @@ impl Default for BookingRules {
     }
 }
 
+/// Booking rules as they arrive (API, stored JSON): every field optional, the defaults fill the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookingRulesInput {
+    /// `08:00`.
+    pub opens_at: Option<String>,
+    pub days_ahead: Option<u32>,
+    pub hold_min: Option<u32>,
+    pub cancel_cutoff_min: Option<u32>,
+    pub quota_per_day: Option<u32>,
+    pub quota_per_week: Option<u32>,
+    pub max_places_per_booking: Option<u32>,
+}
+
+impl BookingRulesInput {
+    /// Every field checked against its limits, every problem reported.
+    pub fn parse(&self) -> Result<BookingRules, Vec<crate::venue::FieldError>> {
+        use crate::venue::FieldError;
+        let defaults = BookingRules::default();
+        let mut errors = Vec::new();
+        let mut within = |field: &'static str, value: Option<u32>, default: u32, min: u32, max: u32| -> u32 {
+            let value = value.unwrap_or(default);
+            if !(min..=max).contains(&value) {
+                errors.push(FieldError::new(field, format!("must be from {min} to {max}")));
+            }
+            value
+        };
+        let days_ahead = within("days_ahead", self.days_ahead, defaults.days_ahead, 0, super::slots::MAX_DAYS_AHEAD);
+        let hold_min = within("hold_min", self.hold_min, defaults.hold_min, 1, 24 * 60);
+        let cancel_cutoff_min = within("cancel_cutoff_min", self.cancel_cutoff_min, defaults.cancel_cutoff_min, 0, 7 * 24 * 60);
+        let quota_per_day = within("quota_per_day", self.quota_per_day, defaults.quota_per_day, 1, 100);
+        let quota_per_week = within("quota_per_week", self.quota_per_week, defaults.quota_per_week, 1, 700);
+        let max_places_per_booking = within("max_places_per_booking", self.max_places_per_booking, defaults.max_places_per_booking, 1, 100);
+        let opens_at = match self.opens_at.as_deref() {
+            None => defaults.opens_at,
+            Some(text) => match NaiveTime::parse_from_str(text.trim(), "%H:%M") {
+                Ok(time) => time,
+                Err(_) => {
+                    errors.push(FieldError::new("opens_at", format!("expected a time like 08:00, got {text:?}")));
+                    defaults.opens_at
+                }
+            },
+        };
+        if quota_per_week < quota_per_day {
+            errors.push(FieldError::new("quota_per_week", "must be at least quota_per_day"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(BookingRules { opens_at, days_ahead, hold_min, cancel_cutoff_min, quota_per_day, quota_per_week, max_places_per_booking, ..defaults })
+    }
+}
+
 impl BookingRules {
+    /// The rules as input, every field given (what is stored).
+    pub fn input(&self) -> BookingRulesInput {
+        BookingRulesInput {
+            opens_at: Some(self.opens_at.format("%H:%M").to_string()),
+            days_ahead: Some(self.days_ahead),
+            hold_min: Some(self.hold_min),
+            cancel_cutoff_min: Some(self.cancel_cutoff_min),
+            quota_per_day: Some(self.quota_per_day),
+            quota_per_week: Some(self.quota_per_week),
+            max_places_per_booking: Some(self.max_places_per_booking),
+        }
+    }
+
     /// When slots on `date` can first be booked: `days_ahead` days before, at `opens_at`.
     pub fn opening_for(&self, date: NaiveDate) -> NaiveDateTime {
         let opening_date = date.checked_sub_days(chrono::Days::new(u64::from(self.days_ahead))).unwrap_or(date);
@@ -336,6 +402,23 @@ pub fn cancellation(status: BookingStatus, slot_start: NaiveDateTime, rules: &Bo
     Ok(BookingStatus::Cancelled)
 }
 
+/// The end of a booking ban at `now`, if one is running: `no_show_limit` no-shows within
+/// `no_show_window_days` ban booking for `ban_days` from the last of them. `no_shows` are the starts
+/// of the slots the person did not show up for (any order; the edge loads the recent ones).
+pub fn banned_until(no_shows: &[NaiveDateTime], rules: &BookingRules, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    let limit = rules.no_show_limit.max(1) as usize;
+    let mut starts = no_shows.to_vec();
+    starts.sort();
+    let window = Duration::days(i64::from(rules.no_show_window_days));
+    let ban = Duration::days(i64::from(rules.ban_days));
+    starts.windows(limit).filter(|run| run[limit - 1] - run[0] <= window).map(|run| run[limit - 1] + ban).max().filter(|until| now < *until)
+}
+
+/// How far back no-shows matter for [`banned_until`], days.
+pub fn no_show_lookback_days(rules: &BookingRules) -> i64 {
+    i64::from(rules.no_show_window_days) + i64::from(rules.ban_days)
+}
+
 /// Whether a hold has run out at `now`.
 pub fn hold_expired(status: BookingStatus, expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
     status == BookingStatus::Held && expires_at.is_some_and(|expires_at| now >= expires_at)
@@ -423,6 +506,38 @@ mod tests {
         );
         assert!(hold_expired(BookingStatus::Held, Some(at("2026-12-01 08:10")), at("2026-12-01 08:10")));
         assert!(!hold_expired(BookingStatus::Confirmed, Some(at("2026-12-01 08:10")), at("2026-12-02 00:00")));
+    }
+
+    #[test]
+    fn three_no_shows_within_thirty_days_ban_for_thirty_days() {
+        let rules = BookingRules::default();
+        let now = at("2026-12-20 12:00");
+        let check = |starts: &[&str], expect: Option<&str>| {
+            let starts: Vec<NaiveDateTime> = starts.iter().map(|text| at(text)).collect();
+            assert_eq!(banned_until(&starts, &rules, now), expect.map(at), "{starts:?}");
+        };
+        check(&[], None);
+        check(&["2026-12-01 19:00", "2026-12-10 19:00"], None);
+        check(&["2026-12-10 19:00", "2026-12-01 19:00", "2026-12-15 08:00"], Some("2027-01-14 08:00"));
+        check(&["2026-10-01 19:00", "2026-10-20 19:00", "2026-11-25 08:00"], None);
+        check(&["2026-10-01 19:00", "2026-10-20 19:00", "2026-10-30 08:00"], None);
+        check(&["2026-11-01 19:00", "2026-11-20 19:00", "2026-11-25 08:00"], Some("2026-12-25 08:00"));
+    }
+
+    #[test]
+    fn booking_rules_from_input() {
+        let rules = BookingRules::default();
+        assert_eq!(BookingRulesInput::default().parse(), Ok(rules.clone()));
+        assert_eq!(rules.input().parse(), Ok(rules.clone()));
+        let input = BookingRulesInput {
+            opens_at: Some("7".into()),
+            quota_per_day: Some(5),
+            quota_per_week: Some(3),
+            hold_min: Some(0),
+            ..BookingRulesInput::default()
+        };
+        let fields: Vec<&str> = input.parse().unwrap_err().iter().map(|error| error.field).collect();
+        assert_eq!(fields, ["hold_min", "opens_at", "quota_per_week"]);
     }
 
     #[test]

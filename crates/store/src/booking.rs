@@ -1,0 +1,829 @@
+//! Booking persistence: resources with their slot and booking rules, closures, generated slots, and
+//! bookings. The decisions are `core::booking`'s: [`Store::book_batch`] loads (and on PostgreSQL
+//! locks) the state a batch of requests needs, hands it to the caller's decision, and writes what was
+//! decided in the same transaction. The four invariants of DESIGN §5 therefore hold across processes:
+//! slots are locked (`FOR UPDATE`, `BEGIN IMMEDIATE` on SQLite) and `slots.taken <= capacity` is a
+//! CHECK; acknowledged bookings are committed first; idempotency keys are unique per account and
+//! province; quotas are counted under a lock on the person's account row.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use fitforall_core::booking::{
+    BookingRules, BookingRulesInput, BookingStatus, Closure, Ledger, PersonState, ResourceId, SlotId, SlotRule, SlotRuleInput, SlotSpec, SlotState,
+    banned_until, no_show_lookback_days,
+};
+use fitforall_core::policy::AccountId;
+use fitforall_core::venue::VenueId;
+
+use crate::{Backend, BackendKind, INSERT_CHUNK_ROWS, Store, StoreError, StoreResult};
+
+/// The text form of local times in the booking tables.
+pub const LOCAL_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+/// Most requests one batch may carry (bound parameters and transaction length stay small).
+pub const MAX_BATCH_REQUESTS: usize = 1_000;
+/// Most rows a list returns.
+pub const MAX_BOOKING_ROWS: i64 = 1_000;
+
+pub fn local_text(time: NaiveDateTime) -> String {
+    time.format(LOCAL_TIME_FORMAT).to_string()
+}
+
+fn parse_local(text: &str) -> StoreResult<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, LOCAL_TIME_FORMAT).map_err(|_| StoreError::Corrupt(format!("local time {text:?}")))
+}
+
+/// What a resource is, for lists and icons.
+pub const RESOURCE_KINDS: [&str; 5] = ["court", "lane", "field", "session", "room"];
+
+/// A bookable resource of a venue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub venue: VenueId,
+    /// The venue's province (two digits): the row's distribution key.
+    pub province: String,
+    pub name: String,
+    /// One of [`RESOURCE_KINDS`].
+    pub kind: String,
+    pub slot_rules: Vec<SlotRule>,
+    pub booking_rules: BookingRules,
+    /// Booking needs a recorded resident identity number (实名制).
+    pub real_name: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A generated slot with its places taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub id: SlotId,
+    pub province: String,
+    pub resource: ResourceId,
+    pub venue: VenueId,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub capacity: u32,
+    pub taken: u32,
+    pub price_fen: i64,
+    pub reduced_price_fen: i64,
+}
+
+impl Slot {
+    pub fn left(&self) -> u32 {
+        self.capacity.saturating_sub(self.taken)
+    }
+}
+
+/// A booking as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub id: i64,
+    pub province: String,
+    pub slot: SlotId,
+    pub resource: ResourceId,
+    pub venue: VenueId,
+    pub account: AccountId,
+    pub slot_start: NaiveDateTime,
+    pub places: u32,
+    pub status: BookingStatus,
+    pub total_fen: i64,
+    pub reduced: bool,
+    pub expires_at: Option<NaiveDateTime>,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One request of a batch, as the edge parsed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRequest {
+    pub slot: SlotId,
+    pub account: AccountId,
+    pub places: u32,
+    pub reduced: bool,
+    pub idempotency_key: String,
+    /// A digest of the request's body: the same key with a different body is refused.
+    pub request_hash: String,
+}
+
+/// What a batch is decided against: the slots and persons (in a [`Ledger`]), each slot's resource
+/// rules, and the bookings already made with the batch's idempotency keys.
+#[derive(Debug, Default)]
+pub struct BatchState {
+    pub ledger: Ledger,
+    pub rules: HashMap<SlotId, BookingRules>,
+    pub resources: HashMap<SlotId, ResourceId>,
+    /// Each loaded slot's province (the bookings' distribution key).
+    pub provinces: HashMap<SlotId, String>,
+    pub existing: HashMap<(AccountId, String), Booking>,
+}
+
+/// A booking the decision made, to insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBooking {
+    pub id: i64,
+    pub slot: SlotId,
+    pub account: AccountId,
+    pub places: u32,
+    pub status: BookingStatus,
+    pub total_fen: i64,
+    pub reduced: bool,
+    pub expires_at: Option<NaiveDateTime>,
+    pub idempotency_key: String,
+    pub request_hash: String,
+}
+
+type ResourceRow = (String, String, String, String, String, String, String, bool, DateTime<Utc>, DateTime<Utc>);
+type SlotRow = (i64, String, String, String, String, String, i32, i32, i64, i64);
+/// A slot row followed by its resource's booking rules (JSON).
+type SlotWithRulesRow = (i64, String, String, String, String, String, i32, i32, i64, i64, String);
+type BookingRow = (i64, String, i64, String, String, i64, String, i32, String, i64, bool, Option<String>, String, String, DateTime<Utc>, DateTime<Utc>);
+
+const RESOURCE_COLUMNS: &str = "province_code, id, venue_id, name, kind, slot_rules, booking_rules, real_name, created_at, updated_at";
+const SLOT_COLUMNS: &str = "id, province_code, resource_id, venue_id, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen";
+const BOOKING_COLUMNS: &str = "id, province_code, slot_id, resource_id, venue_id, account_id, slot_start, places, status, total_fen, reduced, expires_at, idempotency_key, request_hash, created_at, updated_at";
+
+fn resource_from_row(row: ResourceRow) -> StoreResult<Resource> {
+    let (province, id, venue, name, kind, slot_rules, booking_rules, real_name, created_at, updated_at) = row;
+    let corrupt = |what: String| StoreError::Corrupt(format!("resource {id}: {what}"));
+    let inputs: Vec<SlotRuleInput> = serde_json::from_str(&slot_rules).map_err(|error| corrupt(format!("slot rules: {error}")))?;
+    let slot_rules = inputs.iter().map(|input| input.parse().map_err(|errors| corrupt(format!("slot rule: {errors:?}")))).collect::<StoreResult<Vec<_>>>()?;
+    let rules_input: BookingRulesInput = serde_json::from_str(&booking_rules).map_err(|error| corrupt(format!("booking rules: {error}")))?;
+    let booking_rules = rules_input.parse().map_err(|errors| corrupt(format!("booking rules: {errors:?}")))?;
+    Ok(Resource {
+        id: ResourceId::parse(&id).map_err(|error| corrupt(error.clone()))?,
+        venue: VenueId::parse(&venue).map_err(|error| corrupt(error.clone()))?,
+        province,
+        name,
+        kind,
+        slot_rules,
+        booking_rules,
+        real_name,
+        created_at,
+        updated_at,
+    })
+}
+
+fn slot_from_row(row: SlotRow) -> StoreResult<Slot> {
+    let (id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen) = row;
+    let corrupt = |what: String| StoreError::Corrupt(format!("slot {id}: {what}"));
+    Ok(Slot {
+        id: SlotId::new(id),
+        province,
+        resource: ResourceId::parse(&resource).map_err(&corrupt)?,
+        venue: VenueId::parse(&venue).map_err(&corrupt)?,
+        start: parse_local(&starts_at)?,
+        end: parse_local(&ends_at)?,
+        capacity: u32::try_from(capacity).map_err(|_| corrupt("capacity".into()))?,
+        taken: u32::try_from(taken).map_err(|_| corrupt("taken".into()))?,
+        price_fen,
+        reduced_price_fen,
+    })
+}
+
+fn booking_from_row(row: BookingRow) -> StoreResult<Booking> {
+    let (
+        id,
+        province,
+        slot,
+        resource,
+        venue,
+        account,
+        slot_start,
+        places,
+        status,
+        total_fen,
+        reduced,
+        expires_at,
+        idempotency_key,
+        request_hash,
+        created_at,
+        updated_at,
+    ) = row;
+    let corrupt = |what: String| StoreError::Corrupt(format!("booking {id}: {what}"));
+    Ok(Booking {
+        id,
+        province,
+        slot: SlotId::new(slot),
+        resource: ResourceId::parse(&resource).map_err(&corrupt)?,
+        venue: VenueId::parse(&venue).map_err(&corrupt)?,
+        account: AccountId::new(account),
+        slot_start: parse_local(&slot_start)?,
+        places: u32::try_from(places).map_err(|_| corrupt("places".into()))?,
+        status: BookingStatus::parse(&status).ok_or_else(|| corrupt(format!("status {status:?}")))?,
+        total_fen,
+        reduced,
+        expires_at: expires_at.as_deref().map(parse_local).transpose()?,
+        idempotency_key,
+        request_hash,
+        created_at,
+        updated_at,
+    })
+}
+
+fn rules_json(resource: &Resource) -> StoreResult<(String, String)> {
+    let inputs: Vec<SlotRuleInput> = resource.slot_rules.iter().map(SlotRule::input).collect();
+    let slot_rules = serde_json::to_string(&inputs).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+    let booking_rules = serde_json::to_string(&resource.booking_rules.input()).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+    Ok((slot_rules, booking_rules))
+}
+
+fn not_found_resource(id: &ResourceId) -> StoreError {
+    StoreError::NotFound(format!("resource {id}"))
+}
+
+/// Places held per slot by the bookings an UPDATE … RETURNING released.
+fn released_per_slot(rows: Vec<(i64, i32)>) -> BTreeMap<i64, i32> {
+    let mut per_slot = BTreeMap::new();
+    for (slot, places) in rows {
+        *per_slot.entry(slot).or_insert(0) += places;
+    }
+    per_slot
+}
+
+/// Inside a write transaction: marks the holds that have run out as expired (those of `slots`, or
+/// all when `None`) and gives their places back. Evaluates to the number of holds expired.
+macro_rules! expire_holds_in {
+    ($tx:ident, $now_local:expr, $now:expr, $slots:expr) => {{
+        let now_text = local_text($now_local);
+        let mut update = sqlx::QueryBuilder::new("UPDATE bookings SET status = 'expired', expires_at = NULL, updated_at = ");
+        update.push_bind($now).push(" WHERE status = 'held' AND expires_at <= ").push_bind(now_text);
+        if let Some(slots) = $slots {
+            update.push(" AND slot_id IN (");
+            let mut list = update.separated(", ");
+            for slot in slots {
+                list.push_bind(slot);
+            }
+            update.push(")");
+        }
+        update.push(" RETURNING slot_id, places");
+        let rows: Vec<(i64, i32)> = update.build_query_as().fetch_all(&mut *$tx).await?;
+        let expired = rows.len();
+        for (slot, places) in released_per_slot(rows) {
+            sqlx::query("UPDATE slots SET taken = taken - $1 WHERE id = $2").bind(places).bind(slot).execute(&mut *$tx).await?;
+        }
+        expired
+    }};
+}
+
+impl Store {
+    // ----- resources -----
+
+    /// A new resource; `Conflict` when its id is taken (in any province).
+    pub async fn create_resource(&self, resource: &Resource) -> StoreResult<()> {
+        let (slot_rules, booking_rules) = rules_json(resource)?;
+        dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let taken: Option<String> =
+                sqlx::query_scalar("SELECT id FROM resources WHERE id = $1").bind(resource.id.as_str()).fetch_optional(&mut *tx).await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!("resource id {} is taken", resource.id)));
+            }
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO resources ({RESOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")))
+                .bind(&resource.province)
+                .bind(resource.id.as_str())
+                .bind(resource.venue.as_str())
+                .bind(&resource.name)
+                .bind(&resource.kind)
+                .bind(slot_rules)
+                .bind(booking_rules)
+                .bind(resource.real_name)
+                .bind(resource.created_at)
+                .bind(resource.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Replaces a resource's name, kind and rules (its venue and province stay). Existing slots stay as
+    /// they are; [`Store::ensure_slots`] adds the ones new rules create.
+    pub async fn update_resource(&self, resource: &Resource) -> StoreResult<()> {
+        let (slot_rules, booking_rules) = rules_json(resource)?;
+        let updated = dispatch!(self, |pool, begin| {
+            sqlx::query(
+                "UPDATE resources SET name = $1, kind = $2, slot_rules = $3, booking_rules = $4, real_name = $5, updated_at = $6
+                 WHERE province_code = $7 AND id = $8",
+            )
+            .bind(&resource.name)
+            .bind(&resource.kind)
+            .bind(slot_rules)
+            .bind(booking_rules)
+            .bind(resource.real_name)
+            .bind(resource.updated_at)
+            .bind(&resource.province)
+            .bind(resource.id.as_str())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if updated == 0 {
+            return Err(not_found_resource(&resource.id));
+        }
+        Ok(())
+    }
+
+    pub async fn resource(&self, id: &ResourceId) -> StoreResult<Resource> {
+        let row: Option<ResourceRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE id = $1")))
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        resource_from_row(row.ok_or_else(|| not_found_resource(id))?)
+    }
+
+    pub async fn resources_of_venue(&self, venue: &VenueId) -> StoreResult<Vec<Resource>> {
+        let rows: Vec<ResourceRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE venue_id = $1 ORDER BY id")))
+                .bind(venue.as_str())
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(resource_from_row).collect()
+    }
+
+    /// Every resource (the slot-generation job walks them).
+    pub async fn all_resources(&self) -> StoreResult<Vec<Resource>> {
+        let rows: Vec<ResourceRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RESOURCE_COLUMNS} FROM resources ORDER BY province_code, id"))).fetch_all(pool).await?
+        });
+        rows.into_iter().map(resource_from_row).collect()
+    }
+
+    // ----- closures and slots -----
+
+    /// Records a closure and removes the resource's slots inside it that nobody ever booked. Returns the
+    /// slots inside it that have bookings (they stay; their bookings are the operator's to handle).
+    pub async fn add_closure(&self, resource: &Resource, id: i64, closure: &Closure, now: DateTime<Utc>) -> StoreResult<Vec<Slot>> {
+        let (from, to) = (local_text(closure.from), local_text(closure.to));
+        let rows: Vec<SlotRow> = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            sqlx::query(
+                "INSERT INTO closures (province_code, id, resource_id, starts_at, ends_at, reason, urgent, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&resource.province)
+            .bind(id)
+            .bind(resource.id.as_str())
+            .bind(&from)
+            .bind(&to)
+            .bind(&closure.reason)
+            .bind(closure.urgent)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM slots WHERE province_code = $1 AND resource_id = $2 AND starts_at < $3 AND ends_at > $4
+                 AND NOT EXISTS (SELECT 1 FROM bookings WHERE bookings.slot_id = slots.id)",
+            )
+            .bind(&resource.province)
+            .bind(resource.id.as_str())
+            .bind(&to)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await?;
+            let kept = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SLOT_COLUMNS} FROM slots WHERE province_code = $1 AND resource_id = $2 AND starts_at < $3 AND ends_at > $4 ORDER BY starts_at"
+            )))
+            .bind(&resource.province)
+            .bind(resource.id.as_str())
+            .bind(&to)
+            .bind(&from)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            kept
+        });
+        rows.into_iter().map(slot_from_row).collect()
+    }
+
+    pub async fn closures_of(&self, resource: &ResourceId) -> StoreResult<Vec<(i64, Closure)>> {
+        let rows: Vec<(i64, String, String, String, bool)> = dispatch!(self, |pool, begin| {
+            sqlx::query_as("SELECT id, starts_at, ends_at, reason, urgent FROM closures WHERE resource_id = $1 ORDER BY starts_at")
+                .bind(resource.as_str())
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(|(id, from, to, reason, urgent)| Ok((id, Closure { from: parse_local(&from)?, to: parse_local(&to)?, reason, urgent }))).collect()
+    }
+
+    /// Creates the slots of `specs` that do not exist yet (by resource and start); existing slots are
+    /// never changed. `new_id` gives each new slot its id. Returns how many were created.
+    pub async fn ensure_slots(&self, resource: &Resource, specs: &[SlotSpec], new_id: &mut dyn FnMut() -> i64) -> StoreResult<u64> {
+        let rows: Vec<(i64, &SlotSpec)> = specs.iter().map(|spec| (new_id(), spec)).collect();
+        let created = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let mut created = 0;
+            for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
+                let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO slots ({SLOT_COLUMNS}) "));
+                insert.push_values(chunk, |mut row, (id, spec)| {
+                    row.push_bind(*id)
+                        .push_bind(&resource.province)
+                        .push_bind(resource.id.as_str())
+                        .push_bind(resource.venue.as_str())
+                        .push_bind(local_text(spec.start))
+                        .push_bind(local_text(spec.end))
+                        .push_bind(i32::try_from(spec.capacity).unwrap_or(i32::MAX))
+                        .push_bind(0i32)
+                        .push_bind(spec.price_fen)
+                        .push_bind(spec.reduced_price_fen);
+                });
+                insert.push(" ON CONFLICT (province_code, resource_id, starts_at) DO NOTHING");
+                created += insert.build().execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            created
+        });
+        Ok(created)
+    }
+
+    /// The resource's slots starting in `[from, to)`, in time order.
+    pub async fn slots_between(&self, resource: &ResourceId, from: NaiveDateTime, to: NaiveDateTime) -> StoreResult<Vec<Slot>> {
+        let rows: Vec<SlotRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SLOT_COLUMNS} FROM slots WHERE resource_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at LIMIT 2000"
+            )))
+            .bind(resource.as_str())
+            .bind(local_text(from))
+            .bind(local_text(to))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(slot_from_row).collect()
+    }
+
+    pub async fn slot(&self, id: SlotId) -> StoreResult<Slot> {
+        let row: Option<SlotRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"))).bind(id.as_i64()).fetch_optional(pool).await?
+        });
+        slot_from_row(row.ok_or_else(|| StoreError::NotFound(format!("slot {id}")))?)
+    }
+
+    /// Slots of the same resource with places left that start after `after`, nearest in time to
+    /// `around` first (what a refused booking is offered instead).
+    pub async fn open_slots_near(&self, resource: &ResourceId, around: NaiveDateTime, after: NaiveDateTime, limit: usize) -> StoreResult<Vec<Slot>> {
+        let limit = limit.clamp(1, 20) as i64;
+        let (later, earlier): (Vec<SlotRow>, Vec<SlotRow>) = dispatch!(self, |pool, begin| {
+            let later = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SLOT_COLUMNS} FROM slots WHERE resource_id = $1 AND taken < capacity AND starts_at > $2 AND starts_at >= $3 ORDER BY starts_at LIMIT $4"
+            )))
+            .bind(resource.as_str())
+            .bind(local_text(after))
+            .bind(local_text(around))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let earlier = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SLOT_COLUMNS} FROM slots WHERE resource_id = $1 AND taken < capacity AND starts_at > $2 AND starts_at < $3 ORDER BY starts_at DESC LIMIT $4"
+            )))
+            .bind(resource.as_str())
+            .bind(local_text(after))
+            .bind(local_text(around))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            (later, earlier)
+        });
+        let mut slots = later.into_iter().chain(earlier).map(slot_from_row).collect::<StoreResult<Vec<Slot>>>()?;
+        slots.sort_by_key(|slot| ((slot.start - around).num_seconds().abs(), slot.start));
+        slots.truncate(limit as usize);
+        Ok(slots)
+    }
+
+    // ----- bookings -----
+
+    /// Decides and commits a batch in one transaction: expires the due holds of its slots, locks and
+    /// loads its slots (with their resources' rules) and its people (quota counts, bans), finds the
+    /// bookings already made with its idempotency keys, calls `decide`, and writes the bookings it
+    /// returns, adding their places to the slots with a guarded update. Nothing is written when any
+    /// step fails (a slot would go over capacity: `Conflict`; a key raced in by another process:
+    /// `Conflict`). `now` is local time (decisions), `now_utc` the records' timestamps.
+    pub async fn book_batch(
+        &self,
+        requests: &[BatchRequest],
+        now: NaiveDateTime,
+        now_utc: DateTime<Utc>,
+        decide: impl FnOnce(&mut BatchState) -> Vec<NewBooking>,
+    ) -> StoreResult<Vec<Booking>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        if requests.len() > MAX_BATCH_REQUESTS {
+            return Err(StoreError::Conflict(format!("a batch has at most {MAX_BATCH_REQUESTS} requests")));
+        }
+        let slot_ids: BTreeSet<i64> = requests.iter().map(|request| request.slot.as_i64()).collect();
+        let accounts: BTreeSet<i64> = requests.iter().map(|request| request.account.as_i64()).collect();
+        let lock = if self.kind() == BackendKind::Postgres { " FOR UPDATE" } else { "" };
+        let defaults = BookingRules::default();
+        let lookback = now - Duration::days(no_show_lookback_days(&defaults));
+        let inserted: Vec<BookingRow> = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
+
+            let mut select = sqlx::QueryBuilder::new(
+                "SELECT s.id, s.province_code, s.resource_id, s.venue_id, s.starts_at, s.ends_at, s.capacity, s.taken, s.price_fen, s.reduced_price_fen, r.booking_rules
+                 FROM slots s JOIN resources r ON r.province_code = s.province_code AND r.id = s.resource_id WHERE s.id IN (",
+            );
+            let mut list = select.separated(", ");
+            for id in &slot_ids {
+                list.push_bind(*id);
+            }
+            select.push(") ORDER BY s.id");
+            if !lock.is_empty() {
+                select.push(" FOR UPDATE OF s");
+            }
+            let slot_rows: Vec<SlotWithRulesRow> = select.build_query_as().fetch_all(&mut *tx).await?;
+
+            let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id FROM accounts WHERE id IN (");
+            let mut list = lock_accounts.separated(", ");
+            for id in &accounts {
+                list.push_bind(*id);
+            }
+            lock_accounts.push(") ORDER BY id").push(lock);
+            let _: Vec<(i64,)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
+
+            let mut state = BatchState::default();
+            let mut first_date: Option<NaiveDate> = None;
+            let mut last_date: Option<NaiveDate> = None;
+            for (id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen, booking_rules) in slot_rows {
+                let slot = slot_from_row((id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen))?;
+                let input: BookingRulesInput =
+                    serde_json::from_str(&booking_rules).map_err(|error| StoreError::Corrupt(format!("booking rules of {}: {error}", slot.resource)))?;
+                let rules = input.parse().map_err(|errors| StoreError::Corrupt(format!("booking rules of {}: {errors:?}", slot.resource)))?;
+                let date = slot.start.date();
+                first_date = Some(first_date.map_or(date, |first| first.min(date)));
+                last_date = Some(last_date.map_or(date, |last| last.max(date)));
+                state.rules.insert(slot.id, rules);
+                state.resources.insert(slot.id, slot.resource.clone());
+                state.provinces.insert(slot.id, slot.province.clone());
+                state.ledger.insert_slot(SlotState {
+                    id: slot.id,
+                    venue: slot.venue,
+                    start: slot.start,
+                    end: slot.end,
+                    capacity: slot.capacity,
+                    taken: slot.taken,
+                    price_fen: slot.price_fen,
+                    reduced_price_fen: slot.reduced_price_fen,
+                });
+            }
+
+            let mut persons: HashMap<AccountId, PersonState> = accounts.iter().map(|id| (AccountId::new(*id), PersonState::default())).collect();
+            if let (Some(first), Some(last)) = (first_date, last_date) {
+                // Whole ISO weeks around the batch's dates, for the weekly quota.
+                let from = first - Duration::days(7);
+                let to = last + Duration::days(7);
+                let mut counts = sqlx::QueryBuilder::new(
+                    "SELECT account_id, venue_id, slot_date, COUNT(*) FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in') AND slot_date >= ",
+                );
+                counts.push_bind(from.to_string()).push(" AND slot_date <= ").push_bind(to.to_string()).push(" AND account_id IN (");
+                let mut list = counts.separated(", ");
+                for id in &accounts {
+                    list.push_bind(*id);
+                }
+                counts.push(") GROUP BY account_id, venue_id, slot_date");
+                let rows: Vec<(i64, String, String, i64)> = counts.build_query_as().fetch_all(&mut *tx).await?;
+                for (account, venue, date, count) in rows {
+                    let venue = VenueId::parse(&venue).map_err(|error| StoreError::Corrupt(format!("booking venue: {error}")))?;
+                    let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("slot date {date:?}")))?;
+                    let person = persons.entry(AccountId::new(account)).or_default();
+                    for _ in 0..count {
+                        person.count(&venue, date);
+                    }
+                }
+            }
+            let mut no_shows = sqlx::QueryBuilder::new("SELECT account_id, slot_start FROM bookings WHERE status = 'no_show' AND slot_start >= ");
+            no_shows.push_bind(local_text(lookback)).push(" AND account_id IN (");
+            let mut list = no_shows.separated(", ");
+            for id in &accounts {
+                list.push_bind(*id);
+            }
+            no_shows.push(")");
+            let rows: Vec<(i64, String)> = no_shows.build_query_as().fetch_all(&mut *tx).await?;
+            let mut starts: HashMap<AccountId, Vec<NaiveDateTime>> = HashMap::new();
+            for (account, start) in rows {
+                starts.entry(AccountId::new(account)).or_default().push(parse_local(&start)?);
+            }
+            for (account, starts) in starts {
+                persons.entry(account).or_default().banned_until = banned_until(&starts, &defaults, now);
+            }
+            for (account, person) in persons {
+                state.ledger.insert_person(account, person);
+            }
+
+            let mut existing = sqlx::QueryBuilder::new(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE "));
+            let mut alternatives = existing.separated(" OR ");
+            for request in requests {
+                alternatives.push("(account_id = ");
+                alternatives.push_bind_unseparated(request.account.as_i64());
+                alternatives.push_unseparated(" AND idempotency_key = ");
+                alternatives.push_bind_unseparated(request.idempotency_key.clone());
+                alternatives.push_unseparated(")");
+            }
+            let rows: Vec<BookingRow> = existing.build_query_as().fetch_all(&mut *tx).await?;
+            for row in rows {
+                let booking = booking_from_row(row)?;
+                state.existing.insert((booking.account, booking.idempotency_key.clone()), booking);
+            }
+
+            let decided = decide(&mut state);
+            let mut added: BTreeMap<i64, i64> = BTreeMap::new();
+            let mut inserted = Vec::with_capacity(decided.len());
+            for chunk in decided.chunks(INSERT_CHUNK_ROWS / 2) {
+                let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}, slot_date) "));
+                let mut missing_slot = None;
+                insert.push_values(chunk, |mut row, booking| {
+                    let Some(slot) = state.ledger.slot(booking.slot) else {
+                        missing_slot = Some(booking.slot);
+                        return;
+                    };
+                    let province = slot_province(&state, booking.slot);
+                    row.push_bind(booking.id)
+                        .push_bind(province)
+                        .push_bind(booking.slot.as_i64())
+                        .push_bind(state.resources.get(&booking.slot).map(|resource| resource.as_str().to_string()).unwrap_or_default())
+                        .push_bind(slot.venue.as_str().to_string())
+                        .push_bind(booking.account.as_i64())
+                        .push_bind(local_text(slot.start))
+                        .push_bind(i32::try_from(booking.places).unwrap_or(i32::MAX))
+                        .push_bind(booking.status.as_str())
+                        .push_bind(booking.total_fen)
+                        .push_bind(booking.reduced)
+                        .push_bind(booking.expires_at.map(local_text))
+                        .push_bind(booking.idempotency_key.clone())
+                        .push_bind(booking.request_hash.clone())
+                        .push_bind(now_utc)
+                        .push_bind(now_utc)
+                        .push_bind(slot.start.date().to_string());
+                });
+                if let Some(slot) = missing_slot {
+                    return Err(StoreError::Conflict(format!("the decision booked slot {slot}, which the batch did not load")));
+                }
+                insert.push(format!(" RETURNING {BOOKING_COLUMNS}").as_str());
+                let rows: Vec<BookingRow> = insert.build_query_as().fetch_all(&mut *tx).await.map_err(|error| match &error {
+                    sqlx::Error::Database(database) if database.is_unique_violation() => {
+                        StoreError::Conflict("an idempotency key of the batch was used at the same moment by another request".into())
+                    }
+                    _ => StoreError::Database(error),
+                })?;
+                inserted.extend(rows);
+                for booking in chunk.iter().filter(|booking| booking.status.holds_place()) {
+                    *added.entry(booking.slot.as_i64()).or_insert(0) += i64::from(booking.places);
+                }
+            }
+            for (slot, places) in &added {
+                let updated = sqlx::query("UPDATE slots SET taken = taken + $1 WHERE id = $2 AND taken + $1 <= capacity")
+                    .bind(i32::try_from(*places).unwrap_or(i32::MAX))
+                    .bind(*slot)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if updated != 1 {
+                    return Err(StoreError::Conflict(format!("slot {slot} would go over capacity; nothing of the batch was written")));
+                }
+            }
+            tx.commit().await?;
+            inserted
+        });
+        inserted.into_iter().map(booking_from_row).collect()
+    }
+
+    pub async fn booking(&self, id: i64) -> StoreResult<Booking> {
+        let row: Option<BookingRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1"))).bind(id).fetch_optional(pool).await?
+        });
+        booking_from_row(row.ok_or_else(|| StoreError::NotFound(format!("booking {id}")))?)
+    }
+
+    /// An account's bookings, the latest slot first.
+    pub async fn bookings_of_account(&self, account: AccountId, limit: i64, offset: i64) -> StoreResult<Vec<Booking>> {
+        let rows: Vec<BookingRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings WHERE account_id = $1 ORDER BY slot_start DESC, id DESC LIMIT $2 OFFSET $3"
+            )))
+            .bind(account.as_i64())
+            .bind(limit.clamp(1, MAX_BOOKING_ROWS))
+            .bind(offset.max(0))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(booking_from_row).collect()
+    }
+
+    /// A venue's bookings on a local day, in slot order (the operator's day sheet).
+    pub async fn bookings_of_venue_day(&self, venue: &VenueId, date: NaiveDate) -> StoreResult<Vec<Booking>> {
+        let rows: Vec<BookingRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings WHERE venue_id = $1 AND slot_date = $2 ORDER BY slot_start, id LIMIT $3"
+            )))
+            .bind(venue.as_str())
+            .bind(date.to_string())
+            .bind(MAX_BOOKING_ROWS)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(booking_from_row).collect()
+    }
+
+    /// Moves one of `account`'s bookings to the status `transition` decides (it sees the booking and
+    /// its resource's rules), in one transaction with the booking row locked; gives the places back when
+    /// the booking stops holding them. `NotFound` for someone else's booking. The outer `Err` is the
+    /// store's, the inner one the transition's refusal.
+    pub async fn change_booking<E>(
+        &self,
+        account: AccountId,
+        id: i64,
+        now_utc: DateTime<Utc>,
+        transition: impl FnOnce(&Booking, &BookingRules) -> Result<BookingStatus, E>,
+    ) -> StoreResult<Result<Booking, E>> {
+        let lock = if self.kind() == BackendKind::Postgres { " FOR UPDATE" } else { "" };
+        let outcome: Result<BookingRow, E> = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let row: Option<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1{lock}")))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let booking = match row.map(booking_from_row).transpose()? {
+                Some(booking) if booking.account == account => booking,
+                _ => return Err(StoreError::NotFound(format!("booking {id}"))),
+            };
+            let rules_json: Option<String> = sqlx::query_scalar("SELECT booking_rules FROM resources WHERE province_code = $1 AND id = $2")
+                .bind(&booking.province)
+                .bind(booking.resource.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let rules = match rules_json {
+                Some(json) => serde_json::from_str::<BookingRulesInput>(&json)
+                    .ok()
+                    .and_then(|input| input.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("booking rules of {}", booking.resource)))?,
+                None => BookingRules::default(),
+            };
+            match transition(&booking, &rules) {
+                Err(refusal) => Err(refusal),
+                Ok(status) => {
+                    let expires_at = if status == BookingStatus::Held { booking.expires_at.map(local_text) } else { None };
+                    let row: BookingRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "UPDATE bookings SET status = $1, expires_at = $2, updated_at = $3 WHERE province_code = $4 AND id = $5 RETURNING {BOOKING_COLUMNS}"
+                    )))
+                    .bind(status.as_str())
+                    .bind(expires_at)
+                    .bind(now_utc)
+                    .bind(&booking.province)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if booking.status.holds_place() && !status.holds_place() {
+                        sqlx::query("UPDATE slots SET taken = taken - $1 WHERE id = $2")
+                            .bind(i32::try_from(booking.places).unwrap_or(i32::MAX))
+                            .bind(booking.slot.as_i64())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row)
+                }
+            }
+        });
+        Ok(match outcome {
+            Ok(row) => Ok(booking_from_row(row)?),
+            Err(refusal) => Err(refusal),
+        })
+    }
+
+    /// Expires every hold that has run out at `now` (local) and gives its places back; the background
+    /// job calls it (batches also expire their own slots' holds first). Returns how many expired.
+    pub async fn expire_holds(&self, now: NaiveDateTime, now_utc: DateTime<Utc>) -> StoreResult<usize> {
+        let expired = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let expired = expire_holds_in!(tx, now, now_utc, None::<std::iter::Empty<i64>>);
+            tx.commit().await?;
+            expired
+        });
+        Ok(expired)
+    }
+
+    /// Checks the booking invariants over the whole database: per slot, `taken` equals the places of
+    /// the bookings holding one and is within capacity. Returns the slots that break them (tests and
+    /// the rush benchmark call it; it reads every slot).
+    pub async fn audit_slot_counts(&self) -> StoreResult<Vec<(SlotId, u32, u32, i64)>> {
+        let rows: Vec<(i64, i32, i32, i64)> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(
+                "SELECT s.id, s.capacity, s.taken, COALESCE(SUM(b.places), 0)
+                 FROM slots s LEFT JOIN bookings b ON b.slot_id = s.id AND b.status IN ('held', 'confirmed', 'checked_in')
+                 GROUP BY s.id, s.capacity, s.taken
+                 HAVING s.taken > s.capacity OR s.taken <> COALESCE(SUM(b.places), 0)",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id, capacity, taken, held)| (SlotId::new(id), capacity.max(0) as u32, taken.max(0) as u32, held)).collect())
+    }
+}
+
+fn slot_province(state: &BatchState, slot: SlotId) -> String {
+    state.provinces.get(&slot).cloned().unwrap_or_default()
+}
