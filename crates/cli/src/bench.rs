@@ -25,6 +25,9 @@ use rand::{Rng, SeedableRng};
 pub enum BenchCommand {
     /// Nearby venue search: spatial index vs full scan, in-process and over HTTP.
     Search(SearchArgs),
+    /// The booking rush: N residents book S slots of P places at once, batched engine vs one
+    /// transaction per request, over HTTP (K server processes) and in-process.
+    Rush(crate::bench_rush::RushArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -59,6 +62,7 @@ pub struct SearchArgs {
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Search(args) => search(args).await,
+        BenchCommand::Rush(args) => crate::bench_rush::run(args).await,
     }
 }
 

@@ -115,6 +115,64 @@ async fn create_demo_accounts(url: &str) -> anyhow::Result<(Vec<(&'static str, &
     Ok((printed, api_token))
 }
 
+/// Bookable resources for the first three Hangzhou demo venues (the demo venue operator runs the
+/// first): a free badminton court, a priced court with a reduced price, and a real-name swimming
+/// session of 20 places, with the usual window (08:00, 7 days ahead). Slots for the coming days are
+/// generated here; the server's job keeps extending them. Returns a line for the demo notice.
+async fn create_demo_resources(url: &str) -> anyhow::Result<String> {
+    use fitforall_core::booking::{BookingRules, ResourceId, SlotRuleInput, generate_slots};
+    use fitforall_core::region::RegionCode;
+    let store = Store::connect(url).await?;
+    let hangzhou = RegionCode::parse("3301").expect("valid");
+    let (mut venues, _) = store.load_venues().await?;
+    venues.retain(|venue| hangzhou.contains(venue.region));
+    venues.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    let now = Utc::now();
+    let today = (now + chrono::Duration::hours(8)).date_naive();
+    let rule = |weekdays: &str, start: &str, end: &str, length: u32, places: u32, price_fen: i64, reduced: i64| SlotRuleInput {
+        weekdays: weekdays.into(),
+        start: start.into(),
+        end: end.into(),
+        slot_length_min: length,
+        places,
+        price_fen,
+        reduced_price_fen: Some(reduced),
+    };
+    let plans = [
+        (
+            "court",
+            "羽毛球 1 号场 Badminton court 1",
+            vec![rule("1-5", "07:00", "09:00", 60, 4, 0, 0), rule("1-5", "18:00", "22:00", 60, 4, 0, 0), rule("6-7", "08:00", "20:00", 60, 4, 0, 0)],
+            false,
+        ),
+        ("court", "篮球场 Basketball court", vec![rule("1-7", "08:00", "21:00", 60, 10, 1500, 750)], false),
+        ("session", "游泳 Swimming session", vec![rule("1-7", "06:00", "21:00", 90, 20, 2000, 1000)], true),
+    ];
+    let mut made = Vec::new();
+    for (venue, (kind, name, rules, real_name)) in venues.iter().zip(plans) {
+        let slot_rules =
+            rules.iter().map(|input| input.parse().map_err(|errors| anyhow::anyhow!("demo slot rule: {errors:?}"))).collect::<anyhow::Result<Vec<_>>>()?;
+        let resource = fitforall_store::Resource {
+            id: ResourceId::parse(&format!("{}-{kind}", venue.id)).map_err(anyhow::Error::msg)?,
+            venue: venue.id.clone(),
+            province: venue.region.province_code(),
+            name: name.to_string(),
+            kind: kind.to_string(),
+            slot_rules,
+            booking_rules: BookingRules::default(),
+            real_name,
+            created_at: now,
+            updated_at: now,
+        };
+        store.create_resource(&resource).await?;
+        let specs = generate_slots(&resource.slot_rules, &[], today, resource.booking_rules.days_ahead + 1);
+        store.ensure_slots(&resource, &specs, &mut fitforall_server::auth::new_id).await?;
+        made.push(format!("/venues/{}/book", venue.id));
+    }
+    store.close().await;
+    Ok(format!("{} venues take bookings (window opens 08:00 for 7 days ahead): {}", made.len(), made.join(", ")))
+}
+
 pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<String>, seed: u64) -> anyhow::Result<ExitCode> {
     let url = match database {
         Some(url) => url,
@@ -132,11 +190,13 @@ pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<S
         (0..64).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
     };
     let (accounts, api_token) = create_demo_accounts(&url).await?;
+    let bookable = create_demo_resources(&url).await?;
     let mut config = crate::settings::server_config(file, Overrides { listen, database_url: Some(url), secret: Some(secret) })?;
     config.demo = true;
     println!("  demo data: {venues} venues across Zhejiang's 11 cities, {population_rows} county population figures (2022–2024)");
     println!("  a sample of venues against a full population: per-capita sports area comes out near 0.03 m², not the 2.8 m² Zhejiang reported for 2022");
     println!("  API token of the demo platform administrator, for API writes (Authorization: Bearer …): {api_token}");
+    println!("  bookable: {bookable}");
     println!("  demo accounts (log in at /login, or POST /api/v1/sessions):");
     for (phone, password, role) in &accounts {
         println!("    {phone}  password {password}  {role}");

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod bench;
+mod bench_rush;
 mod demo;
 mod demo_data;
 mod import;
@@ -40,6 +41,10 @@ enum Command {
         /// HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one).
         #[arg(long, env = "FITFORALL_LISTEN")]
         listen: Option<String>,
+        /// How bookings reach the database: batched (default) or naive (one transaction per
+        /// request, for benchmarks). Overrides `mode` in the config file's [booking] table.
+        #[arg(long, env = "FITFORALL_BOOKING_MODE")]
+        booking_mode: Option<String>,
     },
     /// Build a fresh demo database (all regions, demo population, ~600 Zhejiang venues) and serve it.
     Demo {
@@ -99,9 +104,10 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve { database, listen } => {
+            Command::Serve { database, listen, booking_mode } => {
                 let secret = std::env::var("FITFORALL_SECRET").ok();
-                let config = settings::server_config(&file, settings::Overrides { listen, database_url: database, secret })?;
+                let mut config = settings::server_config(&file, settings::Overrides { listen, database_url: database, secret })?;
+                config.booking = settings::booking_config(&file.booking, booking_mode.as_deref())?;
                 serve(config).await
             }
             Command::Demo { listen, database, seed } => demo::run(&file, listen, database, seed).await,
@@ -126,6 +132,14 @@ pub async fn serve(config: fitforall_server::config::ServerConfig) -> anyhow::Re
     let application = fitforall_server::startup::Application::build(config).await?;
     let snapshot = application.state.snapshot();
     println!("  database: {database} ({} regions, {} venues)", snapshot.regions.len(), snapshot.catalog.len());
+    let booking = application.state.booking().config();
+    println!(
+        "  booking: {} ({} shards, batch window {} ms, at most {} per batch)",
+        settings::booking_mode_name(booking.mode),
+        booking.shards,
+        booking.batch_window_ms,
+        booking.max_batch
+    );
     println!("FitForAll listening on http://{}", application.local_addr());
     use std::io::Write;
     std::io::stdout().flush().ok();

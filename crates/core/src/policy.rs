@@ -20,8 +20,9 @@
 //!   its digits). An administrator of 杭州市 (3301) acts on 西湖区 (330106) and its streets, never on
 //!   宁波市 (3302), nor on 浙江省 (33) as a whole. Actions that may span regions (listing accounts or
 //!   the audit log) must name a region in scope; only a platform administrator may ask for all.
-//! - A venue operator acts on its venues (update, check-in, usage) but may not move a venue to another
-//!   region, create or delete venues; station staff record results at their stations.
+//! - A venue operator acts on its venues (update, check-in, usage, bookable resources) but may not
+//!   move a venue to another region, create or delete venues; station staff record results at their
+//!   stations.
 //! - Grants and revocations follow the same rule in both directions. A region administrator may grant
 //!   or revoke `region_admin` only strictly below its own region (never its own, never above), and
 //!   `venue_operator` / `station_staff` only for venues and stations in its subtree. Only a platform
@@ -246,6 +247,12 @@ pub enum Action {
         venue: VenueId,
         region: RegionCode,
     },
+    /// Define a venue's bookable resources (courts, lanes, sessions), their slot and booking rules and
+    /// closures (issue 4). `region` is the venue's current region.
+    ManageBookableResources {
+        venue: VenueId,
+        region: RegionCode,
+    },
     /// Regions, population, fitness standards.
     ImportReferenceData,
     /// A venue import whose every row must lie in `region` (the edge rejects rows outside it).
@@ -295,6 +302,7 @@ impl Action {
             Action::DeleteVenue { .. } => "delete_venue",
             Action::CheckInBooking { .. } => "check_in_booking",
             Action::ViewVenueUsage { .. } => "view_venue_usage",
+            Action::ManageBookableResources { .. } => "manage_bookable_resources",
             Action::ImportReferenceData => "import_reference_data",
             Action::ImportVenues { .. } => "import_venues",
             Action::ViewAccounts { .. } => "view_accounts",
@@ -320,6 +328,7 @@ impl Action {
             Action::DeleteVenue { venue, .. } => format!("delete venue {venue}"),
             Action::CheckInBooking { venue } => format!("check in bookings at venue {venue}"),
             Action::ViewVenueUsage { venue, .. } => format!("view the usage of venue {venue}"),
+            Action::ManageBookableResources { venue, .. } => format!("manage the bookable resources of venue {venue}"),
             Action::ImportReferenceData => "import reference data".to_string(),
             Action::ImportVenues { region } => format!("import venues into {}", region.short()),
             Action::ViewAccounts { region: Some(region) } => format!("view accounts in {}", region.short()),
@@ -410,7 +419,7 @@ fn role_verdict(role: &Role, action: &Action) -> Verdict {
                 _ => region_admin_over(role, &[Some(*region), moved_to].into_iter().flatten().collect::<Vec<_>>()),
             }
         }
-        Action::ViewVenueUsage { venue, region } => match role {
+        Action::ViewVenueUsage { venue, region } | Action::ManageBookableResources { venue, region } => match role {
             Role::VenueOperator { venue: operated } if operated == venue => Verdict::Allow,
             Role::VenueOperator { venue: operated } => operator_elsewhere(operated, venue),
             _ => region_admin_over(role, &[*region]),
@@ -492,7 +501,7 @@ fn who_else_may(action: &Action) -> Option<String> {
         }
         Action::ViewAccounts { region: Some(region) } | Action::ViewAuditLog { region: Some(region) } => Some(region_admin_of(region)),
         Action::ViewAccounts { region: None } | Action::ViewAuditLog { region: None } | Action::ImportReferenceData => None,
-        Action::UpdateVenue { venue, region, .. } | Action::ViewVenueUsage { venue, region } => {
+        Action::UpdateVenue { venue, region, .. } | Action::ViewVenueUsage { venue, region } | Action::ManageBookableResources { venue, region } => {
             Some(format!("an operator of venue {venue}, {}", region_admin_of(region)))
         }
         Action::CheckInBooking { venue } => Some(format!("an operator of venue {venue}")),
@@ -602,6 +611,14 @@ mod tests {
         check(Action::CheckInBooking { venue: a() }, "anon:401 res:403 opA:ok opB:403 staff:403 hz:403 nb:403 zj:403 xh:403 plat:ok");
         check(Action::ViewVenueUsage { venue: a(), region: code("330106") }, "anon:401 res:403 opA:ok opB:403 staff:403 hz:ok nb:403 zj:ok xh:ok plat:ok");
         check(Action::ViewVenueUsage { venue: b(), region: code("330203") }, "anon:401 res:403 opA:403 opB:ok staff:403 hz:403 nb:ok zj:ok xh:403 plat:ok");
+        check(
+            Action::ManageBookableResources { venue: a(), region: code("330106") },
+            "anon:401 res:403 opA:ok opB:403 staff:403 hz:ok nb:403 zj:ok xh:ok plat:ok",
+        );
+        check(
+            Action::ManageBookableResources { venue: b(), region: code("330203") },
+            "anon:401 res:403 opA:403 opB:ok staff:403 hz:403 nb:ok zj:ok xh:403 plat:ok",
+        );
     }
 
     #[test]
@@ -703,6 +720,16 @@ mod tests {
             account(2, vec![Role::VenueOperator { venue: venue("venue-a") }]),
             Action::GrantRole { role: Role::VenueOperator { venue: venue("venue-a") }, scope_region: Some(code("330106")) },
             "only a region administrator of 330106 or of a region containing it, or a platform administrator, may grant venue_operator for venue venue-a",
+        );
+        check_reason(
+            account(3, vec![Role::VenueOperator { venue: venue("venue-b") }]),
+            Action::ManageBookableResources { venue: venue("venue-a"), region: code("330106") },
+            "an operator of venue venue-b cannot act on venue venue-a",
+        );
+        check_reason(
+            account(1, vec![]),
+            Action::ManageBookableResources { venue: venue("venue-a"), region: code("330106") },
+            "only an operator of venue venue-a, a region administrator of 330106 or of a region containing it, or a platform administrator, may manage the bookable resources of venue venue-a",
         );
         check_reason(
             account(4, vec![Role::StationStaff { station: station("station-1") }]),
@@ -840,6 +867,7 @@ mod tests {
             Action::UpdateVenue { venue: venue("v"), region: x, new_region: None },
             Action::DeleteVenue { venue: venue("v"), region: x },
             Action::ViewVenueUsage { venue: venue("v"), region: x },
+            Action::ManageBookableResources { venue: venue("v"), region: x },
             Action::ImportVenues { region: x },
             Action::ViewAccounts { region: Some(x) },
             Action::ViewAuditLog { region: Some(x) },

@@ -29,6 +29,11 @@ pub struct ServerConfig {
     pub resets_per_ip_per_hour: u32,
     /// How often the outbox sender looks for messages to send (at least 50 ms).
     pub outbox_poll_ms: u64,
+    /// How often the background job generates the slots of every bookable resource ahead of its
+    /// booking window (at least 1,000 ms; it also runs at start and after each resource write).
+    pub slot_generation_interval_ms: u64,
+    /// The booking rush engine: batching, shards, back-pressure, hold expiry.
+    pub booking: crate::booking_engine::BookingEngineConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -36,6 +41,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://fitforall.db";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_REFRESH_INTERVAL_MS: u64 = 2_000;
 pub const DEFAULT_OUTBOX_POLL_MS: u64 = 1_000;
+pub const DEFAULT_SLOT_GENERATION_INTERVAL_MS: u64 = 3_600_000;
 pub const DEFAULT_RESETS_PER_IP_PER_HOUR: u32 = 10;
 
 impl ServerConfig {
@@ -53,6 +59,8 @@ impl ServerConfig {
             registrations_per_ip_per_hour: 20,
             resets_per_ip_per_hour: DEFAULT_RESETS_PER_IP_PER_HOUR,
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS,
+            slot_generation_interval_ms: DEFAULT_SLOT_GENERATION_INTERVAL_MS,
+            booking: crate::booking_engine::BookingEngineConfig::default(),
         }
     }
 }

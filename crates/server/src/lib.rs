@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod booking_engine;
 pub mod caller;
 pub mod config;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod params;
 pub mod reference;
+pub mod slot_generation;
 pub mod startup;
 pub mod state;
 pub mod testing;

@@ -84,12 +84,25 @@ impl Application {
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let refresher = tokio::spawn(refresh_loop(self.state.clone()));
         let (stop_outbox, outbox_stopped) = tokio::sync::watch::channel(false);
+        let hold_expiry = tokio::spawn(crate::booking_engine::expiry_loop(
+            self.state.store().clone(),
+            self.state.config().booking.expiry_interval_ms,
+            outbox_stopped.clone(),
+        ));
+        let slot_generator = tokio::spawn(crate::slot_generation::generation_loop(self.state.clone(), outbox_stopped.clone()));
         let outbox_sender = tokio::spawn(outbox::delivery_loop(self.state.clone(), outbox_stopped));
         let router = router(self.state.clone());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         refresher.abort();
         let _ = stop_outbox.send(true);
+        let _ = hold_expiry.await;
+        // Slot generation stops between two resources; a resource in progress is one transaction.
+        let slot_generator_abort = slot_generator.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(OUTBOX_STOP_TIMEOUT_S), slot_generator).await.is_err() {
+            tracing::warn!("slot generation did not stop in {OUTBOX_STOP_TIMEOUT_S} s; stopped");
+            slot_generator_abort.abort();
+        }
         let outbox_abort = outbox_sender.abort_handle();
         if tokio::time::timeout(Duration::from_secs(OUTBOX_STOP_TIMEOUT_S), outbox_sender).await.is_err() {
             tracing::warn!("the outbox sender did not finish its round in {OUTBOX_STOP_TIMEOUT_S} s; stopped");

@@ -19,6 +19,9 @@ use crate::metrics::Metrics;
 use crate::outbox::{LogSender, MessageSender};
 use crate::reference::{self, Place};
 
+/// Full slots whose offers are remembered at once.
+pub const MAX_CACHED_ALTERNATIVES: usize = 10_000;
+
 /// Client addresses tracked by each rate limiter (older ones are forgotten first).
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 
@@ -52,6 +55,10 @@ struct Inner {
     reset_limiter: std::sync::Mutex<fitforall_core::throttle::RateLimiter<std::net::IpAddr>>,
     /// Delivers outbox messages (see `outbox`); `LogSender` unless one is given.
     message_sender: Arc<dyn MessageSender>,
+    booking: crate::booking_engine::BookingEngine,
+    /// Offers for full slots, briefly (see `api::bookings::alternatives_to`).
+    #[allow(clippy::type_complexity)]
+    alternatives: std::sync::Mutex<std::collections::HashMap<fitforall_core::booking::SlotId, (Vec<crate::api::bookings::SlotOffer>, std::time::Instant)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +89,8 @@ impl AppState {
         let login_per_minute = config.login_per_ip_per_minute.max(1);
         let registrations_per_hour = config.registrations_per_ip_per_hour.max(1);
         let resets_per_hour = config.resets_per_ip_per_hour.max(1);
+        let store_for_booking = store.clone();
+        let booking_config = config.booking.clone();
         let metrics = Metrics::new();
         metrics.set_reference_sizes(snapshot.regions.len(), snapshot.catalog.len());
         Ok(AppState {
@@ -98,6 +107,8 @@ impl AppState {
                 registration_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(registrations_per_hour, 3_600, MAX_TRACKED_CLIENTS)),
                 reset_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(resets_per_hour, 3_600, MAX_TRACKED_CLIENTS)),
                 message_sender,
+                booking: crate::booking_engine::BookingEngine::start(store_for_booking, booking_config),
+                alternatives: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -134,6 +145,30 @@ impl AppState {
     /// Counts a password-reset request or confirmation from `ip`; `Err(seconds)` when over the limit.
     pub fn allow_reset_from(&self, ip: std::net::IpAddr, now_unix_s: i64) -> Result<(), i64> {
         self.inner.reset_limiter.lock().expect("limiter lock poisoned").allow(&ip, now_unix_s).map_err(|retry| retry.seconds)
+    }
+
+    /// The booking rush engine.
+    pub fn booking(&self) -> &crate::booking_engine::BookingEngine {
+        &self.inner.booking
+    }
+
+    /// The remembered offers for a full slot, while fresh.
+    pub fn cached_alternatives(&self, slot: fitforall_core::booking::SlotId, now: std::time::Instant) -> Option<Vec<crate::api::bookings::SlotOffer>> {
+        let cache = self.inner.alternatives.lock().expect("cache lock poisoned");
+        cache.get(&slot).filter(|(_, fresh_until)| now < *fresh_until).map(|(offers, _)| offers.clone())
+    }
+
+    /// Remembers the offers for a full slot until `fresh_until` (at most [`MAX_CACHED_ALTERNATIVES`] slots).
+    pub fn remember_alternatives(&self, slot: fitforall_core::booking::SlotId, offers: Vec<crate::api::bookings::SlotOffer>, fresh_until: std::time::Instant) {
+        let mut cache = self.inner.alternatives.lock().expect("cache lock poisoned");
+        if cache.len() >= MAX_CACHED_ALTERNATIVES {
+            let now = std::time::Instant::now();
+            cache.retain(|_, (_, until)| now < *until);
+            if cache.len() >= MAX_CACHED_ALTERNATIVES {
+                cache.clear();
+            }
+        }
+        cache.insert(slot, (offers, fresh_until));
     }
 
     /// The sender of outbox messages.

@@ -24,6 +24,15 @@ struct Actor {
     csrf: Option<String>,
     bearer: Option<String>,
     last_token_id: Option<String>,
+    /// The booking the actor made last (API or page), for the rows about one booking.
+    last_booking_id: Option<String>,
+}
+
+/// The slot every actor books (20 places, window always open), made before each backend's run.
+static BOOKING_SLOT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn booking_slot() -> String {
+    BOOKING_SLOT.lock().unwrap().clone()
 }
 
 struct Row {
@@ -44,6 +53,14 @@ const ROWS: &[Row] = &[
     Row { method: "post", path: "/api/v1/venues", expect: [401, 403, 201, 403, 201, 201] },
     Row { method: "put", path: "/api/v1/venues/{id}", expect: [401, 403, 200, 403, 200, 200] },
     Row { method: "delete", path: "/api/v1/venues/{id}", expect: [401, 403, 204, 403, 204, 204] },
+    // Bookable resources of the venue `base` (330106, Hangzhou); `base-court` is made before the run.
+    Row { method: "get", path: "/api/v1/venues/{id}/resources", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/api/v1/venues/{id}/resources", expect: [401, 403, 201, 403, 201, 201] },
+    Row { method: "get", path: "/api/v1/resources/{id}", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "put", path: "/api/v1/resources/{id}", expect: [401, 403, 200, 403, 200, 200] },
+    Row { method: "get", path: "/api/v1/resources/{id}/slots", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/api/v1/resources/{id}/closures", expect: [401, 403, 201, 403, 201, 201] },
+    Row { method: "get", path: "/api/v1/resources/{id}/closures", expect: [200, 200, 200, 200, 200, 200] },
     Row { method: "get", path: "/api/v1/indicators/per-capita-sports-area", expect: [200, 200, 200, 200, 200, 200] },
     Row { method: "get", path: "/api/v1/openapi.json", expect: [200, 200, 200, 200, 200, 200] },
     Row { method: "post", path: "/api/v1/accounts", expect: [201, 201, 201, 201, 201, 201] },
@@ -53,6 +70,15 @@ const ROWS: &[Row] = &[
     Row { method: "post", path: "/api/v1/me/tokens", expect: [401, 201, 201, 201, 201, 201] },
     Row { method: "get", path: "/api/v1/me/tokens", expect: [401, 200, 200, 200, 200, 200] },
     Row { method: "delete", path: "/api/v1/me/tokens/{id}", expect: [401, 204, 204, 204, 204, 204] },
+    // Booking: everyone logged in books one place; 409 on confirm means authorization passed (a free
+    // booking is confirmed already). The day sheet is the venue's administrators'.
+    Row { method: "post", path: "/api/v1/bookings", expect: [401, 201, 201, 201, 201, 201] },
+    Row { method: "get", path: "/api/v1/bookings/{id}", expect: [401, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/api/v1/bookings/{id}/confirm", expect: [401, 409, 409, 409, 409, 409] },
+    Row { method: "get", path: "/api/v1/bookings/{id}/calendar.ics", expect: [401, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/me/bookings", expect: [401, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/venues/{id}/bookings", expect: [401, 403, 200, 403, 200, 200] },
+    Row { method: "post", path: "/api/v1/bookings/{id}/cancel", expect: [401, 200, 200, 200, 200, 200] },
     Row { method: "post", path: "/api/v1/accounts/{id}/roles", expect: [401, 403, 201, 403, 201, 201] },
     Row { method: "get", path: "/api/v1/audit", expect: [401, 403, 200, 403, 200, 200] },
     Row { method: "delete", path: "/api/v1/accounts/{id}/roles", expect: [401, 403, 204, 403, 204, 204] },
@@ -95,6 +121,11 @@ const PAGE_ROWS: &[Row] = &[
     Row { method: "get", path: "/account/tokens", expect: [303, 200, 200, 200, 200, 303] },
     Row { method: "post", path: "/account/tokens", expect: [303, 201, 201, 201, 201, 403] },
     Row { method: "post", path: "/account/tokens/{id}/revoke", expect: [303, 303, 303, 303, 303, 403] },
+    Row { method: "get", path: "/venues/{id}/book", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/bookings", expect: [303, 303, 303, 303, 303, 403] },
+    Row { method: "get", path: "/account/bookings", expect: [303, 200, 200, 200, 200, 303] },
+    Row { method: "post", path: "/account/bookings/{id}/confirm", expect: [303, 409, 409, 409, 409, 403] },
+    Row { method: "post", path: "/account/bookings/{id}/cancel", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/admin", expect: [303, 303, 303, 303, 303, 303] },
     Row { method: "get", path: "/admin/users", expect: [303, 403, 200, 200, 200, 303] },
     Row { method: "post", path: "/admin/users/{id}/roles", expect: [303, 403, 303, 403, 303, 403] },
@@ -138,6 +169,12 @@ fn page_request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -
             vec![("current_password", "not the password".into()), ("new_password", "page password".into()), ("password_repeat", "page password".into())],
         ),
         ("post", "/account/tokens") => ("/account/tokens".into(), vec![("name", "page matrix".into())]),
+        ("get", "/venues/{id}/book") => ("/venues/base/book?resource=matrix-pool".into(), vec![]),
+        ("post", "/bookings") => {
+            ("/bookings".into(), vec![("slot_id", booking_slot()), ("places", "1".into()), ("key", format!("page-{index}")), ("venue", "base".into())])
+        }
+        ("post", "/account/bookings/{id}/confirm") => (format!("/account/bookings/{}/confirm", actor.last_booking_id.as_deref().unwrap_or("1")), vec![]),
+        ("post", "/account/bookings/{id}/cancel") => (format!("/account/bookings/{}/cancel", actor.last_booking_id.as_deref().unwrap_or("1")), vec![]),
         ("post", "/account/tokens/{id}/revoke") => (format!("/account/tokens/{}/revoke", actor.last_token_id.as_deref().unwrap_or("1")), vec![]),
         ("post", "/admin/users/{id}/roles") => {
             (format!("/admin/users/{target}/roles"), vec![("role", "region_admin".into()), ("scope", district), ("change", "grant".into())])
@@ -176,7 +213,12 @@ async fn send_page(http: &reqwest::Client, base: &str, actor: &Actor, method: &s
         request = request.form(&form);
     }
     let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    let status = response.status().as_u16();
+    // A redirect's body is empty: report where it goes instead (the page rows read booking ids from it).
+    if let Some(location) = response.headers().get("location").and_then(|value| value.to_str().ok()).filter(|_| (300..400).contains(&status)) {
+        return (status, location.to_string());
+    }
+    (status, response.text().await.unwrap())
 }
 
 /// The double-submit token the anonymous browser holds in its `ffa_form` cookie.
@@ -184,6 +226,11 @@ const ANONYMOUS_FORM_TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789ab
 
 fn venue_body(id: &str) -> Value {
     json!({"id": id, "name": format!("矩阵场馆 {id}"), "region_code": "330106", "lat": 30.25, "lng": 120.15, "type": "ball_courts", "sports_area_m2": 500})
+}
+
+fn resource_body(id: &str) -> Value {
+    json!({"id": id, "name": format!("矩阵场地 {id}"), "kind": "court",
+        "slot_rules": [{"weekdays": "1-7", "start": "08:00", "end": "10:00", "slot_length_min": 60, "places": 2}]})
 }
 
 /// A valid identity number per actor (region 330106, a different sequence each).
@@ -210,6 +257,16 @@ fn request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (St
         ("put", "/api/v1/venues/{id}") => ("/api/v1/venues/base".into(), Some(venue_body("base"))),
         // Each actor deletes a venue of its own, made through the store before the run.
         ("delete", "/api/v1/venues/{id}") => (format!("/api/v1/venues/del-{index}"), None),
+        ("get", "/api/v1/venues/{id}/resources") => ("/api/v1/venues/base/resources".into(), None),
+        ("post", "/api/v1/venues/{id}/resources") => ("/api/v1/venues/base/resources".into(), Some(resource_body(&format!("r-{own_venue}")))),
+        ("get", "/api/v1/resources/{id}") => ("/api/v1/resources/base-court".into(), None),
+        ("put", "/api/v1/resources/{id}") => ("/api/v1/resources/base-court".into(), Some(resource_body("base-court"))),
+        ("get", "/api/v1/resources/{id}/slots") => ("/api/v1/resources/base-court/slots?days=2".into(), None),
+        ("post", "/api/v1/resources/{id}/closures") => {
+            let day = (Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d");
+            ("/api/v1/resources/base-court/closures".into(), Some(json!({"from": format!("{day}T08:00"), "to": format!("{day}T10:00"), "reason": "矩阵"})))
+        }
+        ("get", "/api/v1/resources/{id}/closures") => ("/api/v1/resources/base-court/closures".into(), None),
         ("get", "/api/v1/indicators/per-capita-sports-area") => ("/api/v1/indicators/per-capita-sports-area?region=3301".into(), None),
         ("get", "/api/v1/openapi.json") => ("/api/v1/openapi.json".into(), None),
         ("post", "/api/v1/accounts") => {
@@ -218,6 +275,12 @@ fn request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (St
         ("post", "/api/v1/sessions") => ("/api/v1/sessions".into(), Some(json!({"phone": format!("1390000000{index}"), "password": "matrix password"}))),
         ("put", "/api/v1/me/identity") => ("/api/v1/me/identity".into(), Some(json!({"id_number": id_number(index)}))),
         ("post", "/api/v1/me/tokens") => ("/api/v1/me/tokens".into(), Some(json!({"name": "matrix"}))),
+        ("post", "/api/v1/bookings") => ("/api/v1/bookings".into(), Some(json!({"slot_id": booking_slot(), "places": 1}))),
+        ("get", "/api/v1/bookings/{id}") => (format!("/api/v1/bookings/{}", actor.last_booking_id.as_deref().unwrap_or("1")), None),
+        ("post", "/api/v1/bookings/{id}/confirm") => (format!("/api/v1/bookings/{}/confirm", actor.last_booking_id.as_deref().unwrap_or("1")), None),
+        ("post", "/api/v1/bookings/{id}/cancel") => (format!("/api/v1/bookings/{}/cancel", actor.last_booking_id.as_deref().unwrap_or("1")), None),
+        ("get", "/api/v1/bookings/{id}/calendar.ics") => (format!("/api/v1/bookings/{}/calendar.ics", actor.last_booking_id.as_deref().unwrap_or("1")), None),
+        ("get", "/api/v1/venues/{id}/bookings") => ("/api/v1/venues/base/bookings".into(), None),
         ("delete", "/api/v1/me/tokens/{id}") => (format!("/api/v1/me/tokens/{}", actor.last_token_id.as_deref().unwrap_or("1")), None),
         ("post" | "delete", "/api/v1/accounts/{id}/roles") => {
             (format!("/api/v1/accounts/{target}/roles"), Some(json!({"role": "region_admin", "scope": DISTRICTS[index]})))
@@ -241,6 +304,9 @@ fn request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (St
 async fn send(http: &reqwest::Client, base: &str, actor: &Actor, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
     let mut request = http.request(method, format!("{base}{path}"));
+    if path == "/api/v1/bookings" {
+        request = request.header("idempotency-key", format!("matrix-{}", actor.name));
+    }
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -311,6 +377,47 @@ async fn matrix(database: &TestDatabase) {
     let population = PopulationRecord { region: RegionCode::parse("330106").unwrap(), year: 2024, population: 1_000_000 };
     store.upsert_population(&[population], now).await.unwrap();
     state.refresh_if_stale().await.unwrap();
+    // A bookable resource of `base` to read, update and close.
+    let resource_input = fitforall_server::api::resources::ResourceInput { id: None, ..serde_json::from_value(resource_body("base-court")).unwrap() };
+    let fields = resource_input.parse_fields().unwrap();
+    let resource = fitforall_store::Resource {
+        id: fitforall_core::booking::ResourceId::parse("base-court").unwrap(),
+        venue: fitforall_core::venue::VenueId::parse("base").unwrap(),
+        province: "33".into(),
+        name: fields.name,
+        kind: fields.kind,
+        slot_rules: fields.slot_rules,
+        booking_rules: fields.booking_rules,
+        real_name: false,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_resource(&resource).await.unwrap();
+    // The resource everybody books: 20 places, the window always open.
+    let pool_rule = fitforall_core::booking::SlotRuleInput {
+        weekdays: "1-7".into(),
+        start: "08:00".into(),
+        end: "10:00".into(),
+        slot_length_min: 60,
+        places: 20,
+        price_fen: 0,
+        reduced_price_fen: None,
+    };
+    let pool = fitforall_store::Resource {
+        id: fitforall_core::booking::ResourceId::parse("matrix-pool").unwrap(),
+        slot_rules: vec![pool_rule.parse().unwrap()],
+        booking_rules: fitforall_core::booking::BookingRulesInput { opens_at: Some("00:00".into()), days_ahead: Some(14), ..Default::default() }
+            .parse()
+            .unwrap(),
+        name: "矩阵泳池".into(),
+        ..resource.clone()
+    };
+    store.create_resource(&pool).await.unwrap();
+    let tomorrow = (Utc::now() + chrono::Duration::hours(32)).date_naive();
+    let specs = fitforall_core::booking::generate_slots(&pool.slot_rules, &[], tomorrow, 1);
+    store.ensure_slots(&pool, &specs, &mut fitforall_server::auth::new_id).await.unwrap();
+    let pool_slots = store.slots_between(&pool.id, tomorrow.and_hms_opt(0, 0, 0).unwrap(), tomorrow.and_hms_opt(23, 0, 0).unwrap()).await.unwrap();
+    *BOOKING_SLOT.lock().unwrap() = pool_slots[0].id.to_string();
 
     // The callers: accounts with their grants, logged in with a session; and a program with an API token.
     let roles: [Option<Role>; 6] = [
@@ -323,7 +430,7 @@ async fn matrix(database: &TestDatabase) {
     ];
     let mut actors = Vec::new();
     for (index, name) in ACTORS.iter().enumerate() {
-        let mut actor = Actor { name, cookie: None, csrf: None, bearer: None, last_token_id: None };
+        let mut actor = Actor { name, cookie: None, csrf: None, bearer: None, last_token_id: None, last_booking_id: None };
         match *name {
             "anonymous" => {}
             _ => {
@@ -365,6 +472,9 @@ async fn matrix(database: &TestDatabase) {
             let (status, reply) = send(&http, &base, actor, row.method, &path, body).await;
             if row.path == "/api/v1/me/tokens" && row.method == "post" && status == 201 {
                 actor.last_token_id = reply["id"].as_str().map(str::to_string);
+            }
+            if row.path == "/api/v1/bookings" && status == 201 {
+                actor.last_booking_id = reply["id"].as_str().map(str::to_string);
             }
             if status != row.expect[index] {
                 failures.push(format!(
@@ -408,6 +518,9 @@ async fn matrix(database: &TestDatabase) {
             let (status, body) = send_page(&browser, &base, actor, row.method, &path, fields).await;
             if row.path == "/account/tokens" && row.method == "post" && status == 201 {
                 actor.last_token_id = body.split("action=\"/account/tokens/").nth(1).and_then(|rest| rest.split('/').next()).map(str::to_string);
+            }
+            if row.path == "/bookings" && status == 303 {
+                actor.last_booking_id = body.split("booked=").nth(1).map(str::to_string);
             }
             if status != row.expect[index] {
                 let excerpt: String = body.chars().take(300).collect();

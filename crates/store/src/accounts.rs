@@ -39,6 +39,9 @@ pub const MESSAGE_RETRY_S: i64 = 60;
 pub const NO_PROVINCE: &str = "00";
 
 const PHONE_TAKEN: &str = "phone already registered";
+/// How often a token's `last_used_at` is brought up to date, at most.
+pub const TOKEN_USE_RECORD_INTERVAL_S: i64 = 60;
+
 const IDENTITY_TAKEN: &str = "identity number already belongs to another account";
 const LAST_PLATFORM_ADMIN: &str = "the last platform administrator cannot be removed";
 
@@ -724,15 +727,31 @@ impl Store {
     }
 
     /// The owner and id of an unrevoked token with this hash; records `now` as its last use.
+    ///
+    /// `last_used_at` is written at most once per [`TOKEN_USE_RECORD_INTERVAL_S`]: a program calling
+    /// many times a second (a booking rush) must not cost a write per request.
     pub async fn api_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<(AccountId, i64)>> {
-        let row: Option<(i64, i64)> = dispatch!(self, |pool, begin| {
-            sqlx::query_as("UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL RETURNING account_id, id")
+        let stale_before = now - chrono::Duration::seconds(TOKEN_USE_RECORD_INTERVAL_S);
+        let row: Option<(i64, i64, Option<DateTime<Utc>>)> = dispatch!(self, |pool, begin| {
+            sqlx::query_as("SELECT account_id, id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
                 .bind(token_hash)
-                .bind(now)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(|(account, id)| (AccountId::new(account), id)))
+        let Some((account, id, last_used_at)) = row else {
+            return Ok(None);
+        };
+        if last_used_at.is_none_or(|at| at < stale_before) {
+            dispatch!(self, |pool, begin| {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
+                    .bind(id)
+                    .bind(now)
+                    .bind(stale_before)
+                    .execute(pool)
+                    .await?;
+            });
+        }
+        Ok(Some((AccountId::new(account), id)))
     }
 
     /// The account's tokens, revoked ones included, oldest first.

@@ -6,7 +6,7 @@
 //! CHECK; acknowledged bookings are committed first; idempotency keys are unique per account and
 //! province; quotas are counted under a lock on the person's account row.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use fitforall_core::booking::{
@@ -117,6 +117,10 @@ pub struct BatchState {
     pub resources: HashMap<SlotId, ResourceId>,
     /// Each loaded slot's province (the bookings' distribution key).
     pub provinces: HashMap<SlotId, String>,
+    /// Slots of resources that need a recorded identity number (实名制).
+    pub real_name_slots: HashSet<SlotId>,
+    /// The batch's accounts that have recorded their identity number.
+    pub verified_accounts: HashSet<AccountId>,
     pub existing: HashMap<(AccountId, String), Booking>,
 }
 
@@ -138,7 +142,7 @@ pub struct NewBooking {
 type ResourceRow = (String, String, String, String, String, String, String, bool, DateTime<Utc>, DateTime<Utc>);
 type SlotRow = (i64, String, String, String, String, String, i32, i32, i64, i64);
 /// A slot row followed by its resource's booking rules (JSON).
-type SlotWithRulesRow = (i64, String, String, String, String, String, i32, i32, i64, i64, String);
+type SlotWithRulesRow = (i64, String, String, String, String, String, i32, i32, i64, i64, String, bool);
 type BookingRow = (i64, String, i64, String, String, i64, String, i32, String, i64, bool, Option<String>, String, String, DateTime<Utc>, DateTime<Utc>);
 
 const RESOURCE_COLUMNS: &str = "province_code, id, venue_id, name, kind, slot_rules, booking_rules, real_name, created_at, updated_at";
@@ -376,7 +380,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "DELETE FROM slots WHERE province_code = $1 AND resource_id = $2 AND starts_at < $3 AND ends_at > $4
+                "DELETE FROM slots WHERE province_code = $1 AND resource_id = $2 AND starts_at < $3 AND ends_at > $4 AND taken = 0
                  AND NOT EXISTS (SELECT 1 FROM bookings WHERE bookings.slot_id = slots.id)",
             )
             .bind(&resource.province)
@@ -412,7 +416,7 @@ impl Store {
 
     /// Creates the slots of `specs` that do not exist yet (by resource and start); existing slots are
     /// never changed. `new_id` gives each new slot its id. Returns how many were created.
-    pub async fn ensure_slots(&self, resource: &Resource, specs: &[SlotSpec], new_id: &mut dyn FnMut() -> i64) -> StoreResult<u64> {
+    pub async fn ensure_slots(&self, resource: &Resource, specs: &[SlotSpec], new_id: &mut (dyn FnMut() -> i64 + Send)) -> StoreResult<u64> {
         let rows: Vec<(i64, &SlotSpec)> = specs.iter().map(|spec| (new_id(), spec)).collect();
         let created = dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
@@ -524,7 +528,7 @@ impl Store {
             expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
 
             let mut select = sqlx::QueryBuilder::new(
-                "SELECT s.id, s.province_code, s.resource_id, s.venue_id, s.starts_at, s.ends_at, s.capacity, s.taken, s.price_fen, s.reduced_price_fen, r.booking_rules
+                "SELECT s.id, s.province_code, s.resource_id, s.venue_id, s.starts_at, s.ends_at, s.capacity, s.taken, s.price_fen, s.reduced_price_fen, r.booking_rules, r.real_name
                  FROM slots s JOIN resources r ON r.province_code = s.province_code AND r.id = s.resource_id WHERE s.id IN (",
             );
             let mut list = select.separated(", ");
@@ -537,18 +541,21 @@ impl Store {
             }
             let slot_rows: Vec<SlotWithRulesRow> = select.build_query_as().fetch_all(&mut *tx).await?;
 
-            let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id FROM accounts WHERE id IN (");
+            let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id, id_number_hash IS NOT NULL FROM accounts WHERE id IN (");
             let mut list = lock_accounts.separated(", ");
             for id in &accounts {
                 list.push_bind(*id);
             }
             lock_accounts.push(") ORDER BY id").push(lock);
-            let _: Vec<(i64,)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
+            let identities: Vec<(i64, bool)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
 
-            let mut state = BatchState::default();
+            let mut state = BatchState {
+                verified_accounts: identities.into_iter().filter(|(_, verified)| *verified).map(|(id, _)| AccountId::new(id)).collect(),
+                ..BatchState::default()
+            };
             let mut first_date: Option<NaiveDate> = None;
             let mut last_date: Option<NaiveDate> = None;
-            for (id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen, booking_rules) in slot_rows {
+            for (id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen, booking_rules, real_name) in slot_rows {
                 let slot = slot_from_row((id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen))?;
                 let input: BookingRulesInput =
                     serde_json::from_str(&booking_rules).map_err(|error| StoreError::Corrupt(format!("booking rules of {}: {error}", slot.resource)))?;
@@ -559,6 +566,9 @@ impl Store {
                 state.rules.insert(slot.id, rules);
                 state.resources.insert(slot.id, slot.resource.clone());
                 state.provinces.insert(slot.id, slot.province.clone());
+                if real_name {
+                    state.real_name_slots.insert(slot.id);
+                }
                 state.ledger.insert_slot(SlotState {
                     id: slot.id,
                     venue: slot.venue,
@@ -609,6 +619,22 @@ impl Store {
             }
             for (account, starts) in starts {
                 persons.entry(account).or_default().banned_until = banned_until(&starts, &defaults, now);
+            }
+            let mut held =
+                sqlx::QueryBuilder::new("SELECT account_id, slot_id FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in') AND account_id IN (");
+            let mut list = held.separated(", ");
+            for id in &accounts {
+                list.push_bind(*id);
+            }
+            held.push(") AND slot_id IN (");
+            let mut list = held.separated(", ");
+            for id in &slot_ids {
+                list.push_bind(*id);
+            }
+            held.push(")");
+            let rows: Vec<(i64, i64)> = held.build_query_as().fetch_all(&mut *tx).await?;
+            for (account, slot) in rows {
+                persons.entry(AccountId::new(account)).or_default().held_slots.insert(SlotId::new(slot));
             }
             for (account, person) in persons {
                 state.ledger.insert_person(account, person);

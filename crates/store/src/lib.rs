@@ -86,6 +86,8 @@ mod accounts;
 pub use accounts::*;
 mod booking;
 pub use booking::*;
+mod booking_admin;
+pub use booking_admin::*;
 
 /// What an upsert did, row by row: re-importing the same data gives `unchanged == total`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! other, so the rush engine decides a whole batch in memory and commits it in one transaction; the
 //! same code runs in the deterministic simulation (`simulation.rs`) against a naive reference.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -184,6 +184,9 @@ impl SlotState {
 pub struct PersonState {
     pub per_day: HashMap<(VenueId, NaiveDate), u32>,
     pub per_week: HashMap<(VenueId, Week), u32>,
+    /// Slots the person already holds a booking for (one booking per person and slot: more people
+    /// go on one booking's places).
+    pub held_slots: HashSet<SlotId>,
     pub banned_until: Option<NaiveDateTime>,
 }
 
@@ -287,6 +290,8 @@ pub enum Refusal {
     NotOpenYet { opens_at: NaiveDateTime },
     #[error("only {left} place(s) left")]
     Full { left: u32 },
+    #[error("you already hold a booking for this slot; cancel it to book again with more places")]
+    AlreadyBooked,
     #[error("places must be from 1 to {max}")]
     PlacesOutOfRange { max: u32 },
     #[error("at most {limit} booking(s) a day at this venue")]
@@ -346,6 +351,9 @@ impl Ledger {
         if let Some(until) = person.banned_until.filter(|until| now < *until) {
             return Err(Refusal::Banned { until });
         }
+        if person.held_slots.contains(&slot.id) {
+            return Err(Refusal::AlreadyBooked);
+        }
         let date = slot.start.date();
         if person.on_day(&slot.venue, date) >= rules.quota_per_day {
             return Err(Refusal::DayQuota { limit: rules.quota_per_day });
@@ -359,6 +367,7 @@ impl Ledger {
         let unit_fen = if request.reduced { slot.reduced_price_fen } else { slot.price_fen };
         let total_fen = unit_fen * i64::from(request.places);
         person.count(&slot.venue, date);
+        person.held_slots.insert(slot.id);
         let slot = self.slots.get_mut(&request.slot).expect("looked up above");
         slot.taken += request.places;
         debug_assert!(slot.taken <= slot.capacity);
@@ -375,6 +384,7 @@ impl Ledger {
         let (venue, date) = (state.venue.clone(), state.start.date());
         if let Some(person) = self.persons.get_mut(&account) {
             person.uncount(&venue, date);
+            person.held_slots.remove(&slot);
         }
     }
 }
@@ -474,12 +484,19 @@ mod tests {
         assert_eq!(ledger.book(&rules, &request(1, 4), now), Err(Refusal::PlacesOutOfRange { max: 3 }));
         assert!(ledger.book(&rules, &request(1, 2), now).is_ok());
         assert_eq!(ledger.book(&rules, &request(2, 2), now), Err(Refusal::Full { left: 1 }));
-        assert!(ledger.book(&rules, &request(1, 1), now).is_ok());
-        assert_eq!(ledger.book(&rules, &request(1, 1), now), Err(Refusal::DayQuota { limit: 2 }), "the quota is checked before fullness");
+        assert_eq!(ledger.book(&rules, &request(1, 1), now), Err(Refusal::AlreadyBooked), "one booking per person and slot");
+        assert!(ledger.book(&rules, &request(3, 1), now).is_ok());
         assert_eq!(ledger.slot(SlotId::new(1)).unwrap().taken, 3);
         ledger.release(AccountId::new(1), SlotId::new(1), 2);
         assert_eq!(ledger.slot(SlotId::new(1)).unwrap().taken, 1);
         assert!(ledger.book(&rules, &request(1, 1), now).is_ok(), "a released booking no longer counts");
+        let mut second = ledger_with(3, 0);
+        second.insert_slot(SlotState { id: SlotId::new(2), ..second.slot(SlotId::new(1)).unwrap().clone() });
+        second.insert_slot(SlotState { id: SlotId::new(3), ..second.slot(SlotId::new(1)).unwrap().clone() });
+        assert!(second.book(&rules, &request(1, 1), now).is_ok());
+        assert!(second.book(&rules, &BookRequest { slot: SlotId::new(2), ..request(1, 1) }, now).is_ok());
+        let third = BookRequest { slot: SlotId::new(3), ..request(1, 1) };
+        assert_eq!(second.book(&rules, &third, now), Err(Refusal::DayQuota { limit: 2 }), "the quota is checked before fullness");
     }
 
     #[test]

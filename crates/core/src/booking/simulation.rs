@@ -85,6 +85,9 @@ impl Reference {
         if let Some((_, until)) = self.bans.iter().find(|(account, until)| *account == request.account && now < *until) {
             return Err(Refusal::Banned { until: *until });
         }
+        if self.bookings.iter().any(|booking| booking.account == request.account && booking.slot == slot.id && booking.status.holds_place()) {
+            return Err(Refusal::AlreadyBooked);
+        }
         let date = slot.start.date();
         if self.holding(request.account, &slot.venue, |other| other.start.date() == date) >= rules.quota_per_day {
             return Err(Refusal::DayQuota { limit: rules.quota_per_day });
@@ -115,6 +118,9 @@ fn world() -> (Ledger, Reference) {
         (1, "2026-12-10 10:00", 4, 800),
         (1, "2026-12-10 11:00", 1, 0),
         (0, "2026-12-14 19:00", 6, 0),
+        (0, "2026-12-08 21:00", 4, 0),
+        (0, "2026-12-11 09:00", 3, 0),
+        (0, "2026-12-12 10:00", 5, 600),
     ];
     let slots: Vec<SlotState> = specs
         .iter()
@@ -145,6 +151,7 @@ struct Coverage {
     accepted: usize,
     full: usize,
     quota: usize,
+    already: usize,
     not_open: usize,
     banned: usize,
     cancelled: usize,
@@ -162,7 +169,7 @@ fn run(seed: u64, coverage: &mut Coverage) -> Result<(), String> {
             0..=5 => {
                 let request = BookRequest {
                     account: AccountId::new(random.below(ACCOUNTS as u64) as i64 + 1),
-                    slot: SlotId::new(random.below(7) as i64 + 1),
+                    slot: SlotId::new(random.below(10) as i64 + 1),
                     places: random.below(5) as u32,
                     reduced: random.below(4) == 0,
                 };
@@ -182,6 +189,7 @@ fn run(seed: u64, coverage: &mut Coverage) -> Result<(), String> {
                     (Err(expected), Err(got)) if expected == got => match got {
                         Refusal::Full { .. } => coverage.full += 1,
                         Refusal::DayQuota { .. } | Refusal::WeekQuota { .. } => coverage.quota += 1,
+                        Refusal::AlreadyBooked => coverage.already += 1,
                         Refusal::NotOpenYet { .. } => coverage.not_open += 1,
                         Refusal::Banned { .. } => coverage.banned += 1,
                         _ => {}
@@ -259,7 +267,8 @@ fn simulation() {
         }
     }
     if !replaying {
-        let counts = [coverage.accepted, coverage.full, coverage.quota, coverage.not_open, coverage.banned, coverage.cancelled, coverage.expired];
+        let counts =
+            [coverage.accepted, coverage.full, coverage.quota, coverage.already, coverage.not_open, coverage.banned, coverage.cancelled, coverage.expired];
         assert!(counts.iter().all(|count| *count > 0), "every outcome must occur across the seeds: {coverage:?}");
     }
 }

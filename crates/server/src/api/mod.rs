@@ -12,11 +12,13 @@ use crate::state::AppState;
 
 pub mod accounts;
 pub mod admin;
+pub mod bookings;
 pub mod indicators;
 pub mod passwords;
 pub mod personal_data;
 pub mod places;
 pub mod regions;
+pub mod resources;
 pub mod venues;
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +43,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/venues", get(venues::list).post(venues::create))
         .route("/api/v1/venues.geojson", get(venues::list_geojson))
         .route("/api/v1/venues/{id}", get(venues::show).put(venues::replace).delete(venues::remove))
+        .route("/api/v1/venues/{id}/resources", get(resources::list_for_venue).post(resources::create))
+        .route("/api/v1/resources/{id}", get(resources::show).put(resources::replace))
+        .route("/api/v1/resources/{id}/slots", get(resources::list_slots))
+        .route("/api/v1/resources/{id}/closures", get(resources::list_closures).post(resources::create_closure))
+        .route("/api/v1/bookings", post(bookings::create))
+        .route("/api/v1/bookings/{id}", get(bookings::show))
+        .route("/api/v1/bookings/{id}/cancel", post(bookings::cancel))
+        .route("/api/v1/bookings/{id}/confirm", post(bookings::confirm))
+        .route("/api/v1/bookings/{id}/calendar.ics", get(bookings::calendar))
+        .route("/api/v1/me/bookings", get(bookings::mine))
+        .route("/api/v1/venues/{id}/bookings", get(bookings::venue_day))
         .route("/api/v1/indicators/per-capita-sports-area", get(indicators::per_capita_sports_area_handler))
 }
 
@@ -66,6 +79,13 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         venues::create,
         venues::replace,
         venues::remove,
+        resources::list_for_venue,
+        resources::create,
+        resources::show,
+        resources::replace,
+        resources::list_slots,
+        resources::create_closure,
+        resources::list_closures,
         indicators::per_capita_sports_area_handler,
         accounts::register,
         accounts::login,
@@ -75,6 +95,13 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         accounts::create_token,
         accounts::list_tokens,
         accounts::revoke_token,
+        bookings::create,
+        bookings::show,
+        bookings::cancel,
+        bookings::confirm,
+        bookings::calendar,
+        bookings::mine,
+        bookings::venue_day,
         admin::grant_role,
         admin::revoke_role,
         admin::search_audit,
@@ -92,6 +119,7 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         (name = "venues", description = "Public sports venues"),
         (name = "accounts", description = "Residents' accounts: register, log in (session cookie + X-CSRF-Token), identity number, API tokens, password change and reset, data export, deletion; administrators' account list, roles and audit log"),
         (name = "indicators", description = "Indicators of the public fitness service system, with their definitions"),
+        (name = "booking", description = "Bookable resources, slots and bookings: the 08:00 rush decided in batches, every booking durable before it is acknowledged"),
     )
 )]
 pub struct ApiDoc;

@@ -34,6 +34,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("css/site.css", CSS),
     asset!("js/site.js", JS),
     asset!("js/maps.js", JS),
+    asset!("js/booking.js", JS),
     asset!("img/favicon.svg", SVG),
     asset!("vendor/leaflet/leaflet.js", JS),
     asset!("vendor/leaflet/leaflet.css", CSS),

@@ -24,6 +24,7 @@ pub mod account;
 pub mod admin;
 pub mod api_docs;
 pub mod assets;
+pub mod booking;
 pub mod forms;
 pub mod i18n;
 pub mod pages;
@@ -98,6 +99,11 @@ fn page_routes() -> PageRoutes {
         .get("/account/tokens", account::tokens_page)
         .post("/account/tokens", account::token_create_submit)
         .post("/account/tokens/{id}/revoke", account::token_revoke_submit)
+        .get("/venues/{id}/book", booking::grid_page)
+        .post("/bookings", booking::book_submit)
+        .get("/account/bookings", booking::my_bookings)
+        .post("/account/bookings/{id}/cancel", booking::cancel_submit)
+        .post("/account/bookings/{id}/confirm", booking::confirm_submit)
         .get("/admin", async || axum::response::Redirect::to("/admin/users"))
         .get("/admin/users", admin::users_page)
         .post("/admin/users/{id}/roles", admin::role_submit)

@@ -457,6 +457,7 @@ pub async fn venue(State(state): State<AppState>, page: PageContext, Path(id): P
         norm => norm,
         nearby => nearby,
         map_json => script_json(&map),
+        resources => crate::web::booking::resource_links(&state, &venue.id).await,
     };
     page.render(StatusCode::OK, "venue.html", &venue.name, data)
 }

@@ -24,6 +24,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("tokens.html", include_str!("../../templates/tokens.html")),
     ("admin_users.html", include_str!("../../templates/admin_users.html")),
     ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
+    ("booking_grid.html", include_str!("../../templates/booking_grid.html")),
+    ("my_bookings.html", include_str!("../../templates/my_bookings.html")),
 ];
 
 pub fn environment() -> &'static Environment<'static> {
