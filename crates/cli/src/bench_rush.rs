@@ -70,6 +70,9 @@ pub struct RushArgs {
     /// A resident refused with "full" tries once more, on the first alternative the answer offers (HTTP only).
     #[arg(long)]
     pub retry_alternative: bool,
+    /// Which booking modes to run: both (the ratio needs both), batched or naive.
+    #[arg(long, default_value = "both", value_parser = ["both", "batched", "naive"])]
+    pub modes: String,
     /// Skip the HTTP runs.
     #[arg(long)]
     pub skip_http: bool,
@@ -80,10 +83,17 @@ pub struct RushArgs {
     #[arg(long)]
     pub keep_databases: bool,
     /// Also measure, in-process, what authenticating one API request costs: the two store calls the
-    /// `Caller` extractor makes (`Store::api_token`, which records the token's last use, and
-    /// `Store::active_roles`), for every resident at once with the same concurrency.
+    /// `Caller` extractor makes (`Store::api_token` and `Store::active_roles`), for every resident
+    /// at once with the same concurrency: first with each token's use to record (a write), then
+    /// again right after (reads only).
     #[arg(long)]
     pub probe_auth: bool,
+    /// Do not use the residents' tokens shortly before the HTTP rush. By default each token is used
+    /// once just before (as residents watching the grid before it opens), so the rush finds their
+    /// use already recorded in the last minute (`TOKEN_USE_RECORD_INTERVAL_S`); with this flag every
+    /// rush request also records its token's first use.
+    #[arg(long)]
+    pub cold_tokens: bool,
     /// Append the server processes' logs (stderr) to this file. Their log filter is
     /// FITFORALL_RUSH_SERVER_LOG, default `warn,fitforall_server::booking_engine=debug` (the batch
     /// lines are always read for the batch statistics).
@@ -103,8 +113,14 @@ const DAYS_AHEAD: u32 = 14;
 pub const SLOTS_PER_RESOURCE: usize = SLOTS_PER_DAY * DAYS_AHEAD as usize;
 const VENUE_ID: &str = "rush-venue";
 const VENUE_REGION: &str = "330106";
-/// Parallel writers while creating accounts.
-const SETUP_WORKERS: usize = 16;
+/// Parallel writers while creating accounts and using tokens: SQLite has one writer at a time (more
+/// only wait on each other's locks, and may wait past the busy timeout), PostgreSQL many.
+fn setup_workers(store: &Store) -> usize {
+    match store.kind() {
+        fitforall_store::BackendKind::Sqlite => 1,
+        fitforall_store::BackendKind::Postgres => 16,
+    }
+}
 
 /// Cross-field checks clap cannot express.
 pub fn validate(args: &RushArgs) -> anyhow::Result<()> {
@@ -452,7 +468,7 @@ async fn prepare(store: &Store, args: &RushArgs, today: NaiveDate) -> anyhow::Re
     let progress = bar(users as u64, "residents and tokens");
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..SETUP_WORKERS {
+    for _ in 0..setup_workers(&store) {
         let (store, next, progress) = (store.clone(), next.clone(), progress.clone());
         workers.spawn(async move {
             let mut made = Vec::new();
@@ -541,6 +557,8 @@ struct CpuUse {
     servers: f64,
     client: f64,
     machine: f64,
+    /// Local PostgreSQL processes (0 on SQLite, whose work is inside the process using it).
+    postgres: f64,
     wall: f64,
 }
 
@@ -815,18 +833,39 @@ struct CpuSnapshot {
     client: Option<f64>,
     servers: Option<f64>,
     machine: Option<f64>,
+    /// CPU seconds of every process named `postgres` on this machine, by pid.
+    postgres: BTreeMap<u32, f64>,
 }
 
-fn cpu_snapshot(servers: &[ServerProcess]) -> CpuSnapshot {
+/// Every local PostgreSQL process (server and backends) with its CPU seconds so far.
+fn postgres_processes() -> BTreeMap<u32, f64> {
+    let mut found = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        if std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| comm.trim() == "postgres")
+            && let Some(seconds) = process_cpu_s(pid)
+        {
+            found.insert(pid, seconds);
+        }
+    }
+    found
+}
+
+fn cpu_snapshot(servers: &[ServerProcess], backend: Backend) -> CpuSnapshot {
     let server_total = servers.iter().map(|server| process_cpu_s(server.child.id())).sum::<Option<f64>>();
-    CpuSnapshot { at: Instant::now(), client: process_cpu_s(std::process::id()), servers: server_total, machine: machine_busy_s() }
+    let postgres = if backend == Backend::Postgres { postgres_processes() } else { BTreeMap::new() };
+    CpuSnapshot { at: Instant::now(), client: process_cpu_s(std::process::id()), servers: server_total, machine: machine_busy_s(), postgres }
 }
 
 fn cpu_use(before: &CpuSnapshot, after: &CpuSnapshot) -> Option<CpuUse> {
+    // Backends that ended during the run are missed; new ones count from zero.
+    let postgres = after.postgres.iter().map(|(pid, seconds)| seconds - before.postgres.get(pid).copied().unwrap_or(0.0)).sum();
     Some(CpuUse {
         servers: after.servers.unwrap_or(0.0) - before.servers.unwrap_or(0.0),
         client: after.client? - before.client?,
         machine: after.machine? - before.machine?,
+        postgres,
         wall: (after.at - before.at).as_secs_f64(),
     })
 }
@@ -878,8 +917,36 @@ fn booking_body(slot: &str) -> String {
     format!("{{\"slot_id\":\"{slot}\",\"places\":1}}")
 }
 
+/// Records every token's use now, as a resident's request shortly before the rush would.
+async fn use_tokens(url: &str, fixture: &Fixture) -> anyhow::Result<()> {
+    let store = Store::connect(url).await?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let hashes: Arc<Vec<String>> = Arc::new(fixture.tokens.iter().map(|token| fitforall_server::auth::token_hash(token)).collect());
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..setup_workers(&store) {
+        let (store, next, hashes) = (store.clone(), next.clone(), hashes.clone());
+        workers.spawn(async move {
+            while let Some(hash) = hashes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                ensure!(store.api_token(hash, Utc::now()).await?.is_some(), "a resident's token is unknown");
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = workers.join_next().await {
+        result??;
+    }
+    store.close().await;
+    Ok(())
+}
+
 async fn http_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture, choices: &[usize]) -> anyhow::Result<RunResult> {
     let mode = run.mode();
+    let backend = backend_of(url).expect("validated");
+    if !args.cold_tokens {
+        let started = Instant::now();
+        use_tokens(url, fixture).await?;
+        eprintln!("  every resident's token used once in {:.1} s (their use recorded shortly before the rush)", started.elapsed().as_secs_f64());
+    }
     let started = Instant::now();
     let mut servers = Vec::new();
     for _ in 0..args.processes {
@@ -956,14 +1023,14 @@ async fn http_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture, choic
     }
     // Let every task reach the barrier, then release them all at once.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = cpu_snapshot(&servers);
+    let before = cpu_snapshot(&servers, backend);
     start_cell.set(Instant::now()).expect("set once");
     release.send(true).ok();
     let mut samples = Vec::with_capacity(choices.len());
     for task in tasks {
         samples.extend(task.await?);
     }
-    let after = cpu_snapshot(&servers);
+    let after = cpu_snapshot(&servers, backend);
     let server_time = server_booking_time(&client, &servers).await;
     let batches = (mode == BookingMode::Batched).then(|| {
         servers.iter().fold(BatchStats::default(), |total, server| {
@@ -1017,6 +1084,7 @@ fn outcome_label(outcome: &BookOutcome) -> String {
 }
 
 async fn in_process_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture, choices: &[usize]) -> anyhow::Result<RunResult> {
+    let backend = backend_of(url).expect("validated");
     let mut config = fitforall_server::config::ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), url);
     config.booking.mode = run.mode();
     let application = fitforall_server::startup::Application::build(config).await?;
@@ -1048,14 +1116,14 @@ async fn in_process_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture,
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = cpu_snapshot(&[]);
+    let before = cpu_snapshot(&[], backend);
     start_cell.set(Instant::now()).expect("set once");
     release.send(true).ok();
     let mut samples = Vec::with_capacity(choices.len());
     for task in tasks {
         samples.push(task.await?);
     }
-    let after = cpu_snapshot(&[]);
+    let after = cpu_snapshot(&[], backend);
     let check = check_database(state.store(), fixture).await?;
     drop(application);
     state.store().close().await;
@@ -1116,7 +1184,7 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
     let places = args.slots * u64::from(args.places);
     let build = if cfg!(debug_assertions) { "debug build" } else { "release build" };
     println!(
-        "Booking rush: {} residents, {} slots × {} places = {} places; seed {}; {} in flight; {}{}",
+        "Booking rush: {} residents, {} slots × {} places = {} places; seed {}; {} in flight; {}{}{}",
         thousands(args.users as f64),
         thousands(args.slots as f64),
         args.places,
@@ -1124,9 +1192,18 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
         args.seed,
         args.concurrency,
         build,
-        if args.retry_alternative { "; a resident refused as full retries once on the first alternative offered" } else { "" }
+        if args.retry_alternative { "; a resident refused as full retries once on the first alternative offered" } else { "" },
+        if args.cold_tokens { "; tokens never used before the rush" } else { "" }
     );
 
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!(
+            "Machine: {} cores, load average {} (1, 5, 15 min) before the run",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            load.join(" / ")
+        );
+    }
     let (primary, temporary) = primary_database(&args)?;
     let setup_started = Instant::now();
     let store = Store::connect(&primary).await.with_context(|| format!("cannot open the database {}", redact(&primary)))?;
@@ -1152,6 +1229,9 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
             if (run.http() && args.skip_http) || (!run.http() && args.skip_in_process) {
                 continue;
             }
+            if args.modes != "both" && args.modes != booking_mode_name(run.mode()) {
+                continue;
+            }
             let part = if run.http() { "HTTP" } else { "in-process" };
             eprintln!("{part}, {}: rush of {} requests …", booking_mode_name(run.mode()), thousands(choices.len() as f64));
             let result = if run.http() {
@@ -1170,8 +1250,11 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
             results.push(result);
         }
         if args.probe_auth {
-            eprintln!("caller lookup alone, in-process: {} lookups …", thousands(fixture.tokens.len() as f64));
-            probe = Some(auth_probe(databases.url(Run::HttpBatched), &args, &fixture).await?);
+            eprintln!("caller lookup alone, in-process: {} lookups, twice …", thousands(fixture.tokens.len() as f64));
+            // Wait until the rush's recorded uses are over a minute old: the first round writes them again.
+            tokio::time::sleep(Duration::from_secs(61)).await;
+            let url = databases.url(Run::HttpBatched);
+            probe = Some((auth_probe(url, &args, &fixture).await?, auth_probe(url, &args, &fixture).await?));
         }
         anyhow::Ok(())
     }
@@ -1179,18 +1262,19 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
     remove_copies(&mut databases).await;
     outcome?;
     let healthy = report(&args, databases.backend, &results);
-    if let Some(samples) = probe {
-        let summary = summarize(&samples);
-        let failed = summary.requests - summary.created;
-        println!(
-            "caller lookup alone (Store::api_token + Store::active_roles, in-process, {} in flight): {} lookups, {} failed, {} lookups/s, p50 {}, p99 {}",
-            args.concurrency.min(args.users),
-            thousands(summary.requests as f64),
-            failed,
-            thousands(summary.requests_per_s),
-            ms(summary.p50),
-            ms(summary.p99)
-        );
+    if let Some((recording, reading)) = probe {
+        for (what, samples) in [("recording each token's use", recording), ("use recorded in the last minute", reading)] {
+            let summary = summarize(&samples);
+            println!(
+                "caller lookup alone, {what} (Store::api_token + Store::active_roles, in-process, {} in flight): {} lookups, {} failed, {} lookups/s, p50 {}, p99 {}",
+                args.concurrency.min(args.users),
+                thousands(summary.requests as f64),
+                summary.requests - summary.created,
+                thousands(summary.requests_per_s),
+                ms(summary.p50),
+                ms(summary.p99)
+            );
+        }
     }
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -1260,20 +1344,17 @@ fn report(args: &RushArgs, backend: Backend, results: &[RunResult]) -> bool {
         }
         if let Some(cpu) = result.cpu {
             let per_request = |seconds: f64| seconds * 1000.0 / summary.requests.max(1) as f64;
-            let other = (cpu.machine - cpu.servers - cpu.client).max(0.0);
+            let other = (cpu.machine - cpu.servers - cpu.client - cpu.postgres).max(0.0);
             let label = if result.run.http() { "bench clients" } else { "bench (engine + tasks)" };
             let mut text = format!("CPU over {:.2} s: ", cpu.wall);
             if result.run.http() {
                 text += &format!("servers {:.2} s ({:.2} ms/request), ", cpu.servers, per_request(cpu.servers));
             }
-            text += &format!(
-                "{label} {:.2} s ({:.2} ms/request), rest of the machine{} {:.2} s; machine busy {:.0} % of 2 cores",
-                cpu.client,
-                per_request(cpu.client),
-                if backend == Backend::Postgres { " (PostgreSQL, other work)" } else { " (other work)" },
-                other,
-                cpu.machine / cpu.wall.max(1e-9) / 2.0 * 100.0
-            );
+            text += &format!("{label} {:.2} s ({:.2} ms/request), ", cpu.client, per_request(cpu.client));
+            if backend == Backend::Postgres {
+                text += &format!("PostgreSQL {:.2} s ({:.2} ms/request), ", cpu.postgres, per_request(cpu.postgres));
+            }
+            text += &format!("other work on the machine {other:.2} s; machine busy {:.0} % of 2 cores", cpu.machine / cpu.wall.max(1e-9) / 2.0 * 100.0);
             details.push(text);
         }
         if !details.is_empty() {

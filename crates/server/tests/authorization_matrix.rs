@@ -122,6 +122,11 @@ const PAGE_ROWS: &[Row] = &[
     Row { method: "post", path: "/account/tokens", expect: [303, 201, 201, 201, 201, 403] },
     Row { method: "post", path: "/account/tokens/{id}/revoke", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/venues/{id}/book", expect: [200, 200, 200, 200, 200, 200] },
+    // Operator pages of the venue `base` (330106, Hangzhou): its administrators; forms redirect back.
+    Row { method: "get", path: "/venues/{id}/manage", expect: [303, 403, 200, 403, 200, 303] },
+    Row { method: "post", path: "/venues/{id}/manage/resources", expect: [303, 403, 303, 403, 303, 403] },
+    Row { method: "post", path: "/venues/{id}/manage/resources/{rid}", expect: [303, 403, 303, 403, 303, 403] },
+    Row { method: "post", path: "/venues/{id}/manage/resources/{rid}/closures", expect: [303, 403, 303, 403, 303, 403] },
     Row { method: "post", path: "/bookings", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/account/bookings", expect: [303, 200, 200, 200, 200, 303] },
     Row { method: "post", path: "/account/bookings/{id}/confirm", expect: [303, 409, 409, 409, 409, 403] },
@@ -170,6 +175,14 @@ fn page_request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -
         ),
         ("post", "/account/tokens") => ("/account/tokens".into(), vec![("name", "page matrix".into())]),
         ("get", "/venues/{id}/book") => ("/venues/base/book?resource=matrix-pool".into(), vec![]),
+        ("get", "/venues/{id}/manage") => ("/venues/base/manage".into(), vec![]),
+        ("post", "/venues/{id}/manage/resources") => ("/venues/base/manage/resources".into(), page_resource_fields(Some(format!("page-r-{index}")))),
+        ("post", "/venues/{id}/manage/resources/{rid}") => ("/venues/base/manage/resources/base-court".into(), page_resource_fields(None)),
+        ("post", "/venues/{id}/manage/resources/{rid}/closures") => {
+            let day = (Utc::now() + chrono::Duration::days(31)).format("%Y-%m-%d");
+            let fields = vec![("from", format!("{day}T08:00")), ("to", format!("{day}T10:00")), ("reason", "页面矩阵".into())];
+            ("/venues/base/manage/resources/base-court/closures".into(), fields)
+        }
         ("post", "/bookings") => {
             ("/bookings".into(), vec![("slot_id", booking_slot()), ("places", "1".into()), ("key", format!("page-{index}")), ("venue", "base".into())])
         }
@@ -231,6 +244,21 @@ fn venue_body(id: &str) -> Value {
 fn resource_body(id: &str) -> Value {
     json!({"id": id, "name": format!("矩阵场地 {id}"), "kind": "court",
         "slot_rules": [{"weekdays": "1-7", "start": "08:00", "end": "10:00", "slot_length_min": 60, "places": 2}]})
+}
+
+/// The operator page's resource form: `resource_body`'s fields (with `id` when creating).
+fn page_resource_fields(id: Option<String>) -> Vec<(&'static str, String)> {
+    let mut fields: Vec<(&'static str, String)> = id.into_iter().map(|id| ("id", id)).collect();
+    fields.extend([("name", "矩阵场地 base-court".to_string()), ("kind", "court".into())]);
+    fields.extend((1..=7).map(|day| ("slot_rules[0].days", day.to_string())));
+    fields.extend([
+        ("slot_rules[0].start", "08:00".to_string()),
+        ("slot_rules[0].end", "10:00".into()),
+        ("slot_rules[0].slot_length_min", "60".into()),
+        ("slot_rules[0].places", "2".into()),
+        ("slot_rules[0].price", "0".into()),
+    ]);
+    fields
 }
 
 /// A valid identity number per actor (region 330106, a different sequence each).

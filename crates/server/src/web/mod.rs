@@ -27,6 +27,7 @@ pub mod assets;
 pub mod booking;
 pub mod forms;
 pub mod i18n;
+pub mod operator;
 pub mod pages;
 pub mod regions;
 pub mod templates;
@@ -100,6 +101,10 @@ fn page_routes() -> PageRoutes {
         .post("/account/tokens", account::token_create_submit)
         .post("/account/tokens/{id}/revoke", account::token_revoke_submit)
         .get("/venues/{id}/book", booking::grid_page)
+        .get("/venues/{id}/manage", operator::manage_page)
+        .post("/venues/{id}/manage/resources", operator::create_submit)
+        .post("/venues/{id}/manage/resources/{rid}", operator::update_submit)
+        .post("/venues/{id}/manage/resources/{rid}/closures", operator::closure_submit)
         .post("/bookings", booking::book_submit)
         .get("/account/bookings", booking::my_bookings)
         .post("/account/bookings/{id}/cancel", booking::cancel_submit)

@@ -458,6 +458,7 @@ pub async fn venue(State(state): State<AppState>, page: PageContext, Path(id): P
         nearby => nearby,
         map_json => script_json(&map),
         resources => crate::web::booking::resource_links(&state, &venue.id).await,
+        can_manage => crate::web::operator::may_manage(&page.visitor.caller, &venue.id, venue.region),
     };
     page.render(StatusCode::OK, "venue.html", &venue.name, data)
 }

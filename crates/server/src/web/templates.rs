@@ -26,6 +26,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
     ("booking_grid.html", include_str!("../../templates/booking_grid.html")),
     ("my_bookings.html", include_str!("../../templates/my_bookings.html")),
+    ("operator_macros.html", include_str!("../../templates/operator_macros.html")),
+    ("operator_venue.html", include_str!("../../templates/operator_venue.html")),
 ];
 
 pub fn environment() -> &'static Environment<'static> {
