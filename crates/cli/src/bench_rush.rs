@@ -10,6 +10,10 @@
 //!    state, batched;
 //! 4. the same, naive.
 //!
+//! Each resident's token is marked as used shortly before the rush (residents watching the grid
+//! before it opens), so the server does not record its use again during the rush (it writes
+//! `last_used_at` at most once a minute); `--cold-tokens` leaves them unused.
+//!
 //! After each run the database is checked: `Store::audit_slot_counts` (every slot's `taken` equals
 //! the places of its bookings) and every slot's `taken <= capacity`. Persisted bookings are the sum
 //! of `taken` over the benchmark's slots (one place per booking, and the audit proves the sum equals
@@ -70,6 +74,16 @@ pub struct RushArgs {
     /// A resident refused with "full" tries once more, on the first alternative the answer offers (HTTP only).
     #[arg(long)]
     pub retry_alternative: bool,
+    /// The batched engine's shard workers per process (default: the server's, 1 on SQLite and 4 on
+    /// PostgreSQL). Given to the server processes in a generated config file's [booking] table.
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// The batched engine's batch window, milliseconds (default: the server's).
+    #[arg(long)]
+    pub batch_window_ms: Option<u64>,
+    /// The batched engine's largest batch (default: the server's).
+    #[arg(long)]
+    pub max_batch: Option<usize>,
     /// Which booking modes to run: both (the ratio needs both), batched or naive.
     #[arg(long, default_value = "both", value_parser = ["both", "batched", "naive"])]
     pub modes: String,
@@ -88,10 +102,10 @@ pub struct RushArgs {
     /// again right after (reads only).
     #[arg(long)]
     pub probe_auth: bool,
-    /// Do not use the residents' tokens shortly before the HTTP rush. By default each token is used
-    /// once just before (as residents watching the grid before it opens), so the rush finds their
-    /// use already recorded in the last minute (`TOKEN_USE_RECORD_INTERVAL_S`); with this flag every
-    /// rush request also records its token's first use.
+    /// Do not mark the residents' tokens as used. By default the setup records each token's use
+    /// dated an hour ahead, so that the rush finds it recorded "within the last minute"
+    /// (`TOKEN_USE_RECORD_INTERVAL_S`), as for residents watching the grid before it opens; with this
+    /// flag every rush request is also its token's first use, which the server records (a write).
     #[arg(long)]
     pub cold_tokens: bool,
     /// Append the server processes' logs (stderr) to this file. Their log filter is
@@ -125,6 +139,7 @@ fn setup_workers(store: &Store) -> usize {
 /// Cross-field checks clap cannot express.
 pub fn validate(args: &RushArgs) -> anyhow::Result<()> {
     ensure!(!(args.skip_http && args.skip_in_process), "--skip-http and --skip-in-process together leave nothing to run");
+    crate::settings::booking_config(&engine_settings(args), None)?;
     if let Some(url) = &args.database {
         match backend_of(url) {
             Some(Backend::Sqlite) => {
@@ -142,6 +157,28 @@ pub fn validate(args: &RushArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `[booking]` settings the runs use (the mode is set per run).
+fn engine_settings(args: &RushArgs) -> crate::settings::BookingSettings {
+    crate::settings::BookingSettings { mode: None, shards: args.shards, batch_window_ms: args.batch_window_ms, max_batch: args.max_batch }
+}
+
+/// The same settings as a config file for the server processes (which then ignore ./fitforall.toml).
+fn engine_config_file(args: &RushArgs, directory: &Path) -> anyhow::Result<PathBuf> {
+    let mut text = String::from("[booking]\n");
+    if let Some(shards) = args.shards {
+        text += &format!("shards = {shards}\n");
+    }
+    if let Some(window) = args.batch_window_ms {
+        text += &format!("batch_window_ms = {window}\n");
+    }
+    if let Some(max_batch) = args.max_batch {
+        text += &format!("max_batch = {max_batch}\n");
+    }
+    let path = directory.join("rush-server.toml");
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 fn redact(url: &str) -> String {
@@ -468,7 +505,7 @@ async fn prepare(store: &Store, args: &RushArgs, today: NaiveDate) -> anyhow::Re
     let progress = bar(users as u64, "residents and tokens");
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..setup_workers(&store) {
+    for _ in 0..setup_workers(store) {
         let (store, next, progress) = (store.clone(), next.clone(), progress.clone());
         workers.spawn(async move {
             let mut made = Vec::new();
@@ -501,7 +538,10 @@ async fn prepare(store: &Store, args: &RushArgs, today: NaiveDate) -> anyhow::Re
     }
     progress.finish_and_clear();
     made.sort_unstable_by_key(|(index, _, _)| *index);
-    let (accounts, tokens) = made.into_iter().map(|(_, id, token)| (id, token)).unzip();
+    let (accounts, tokens): (Vec<AccountId>, Vec<String>) = made.into_iter().map(|(_, id, token)| (id, token)).unzip();
+    if !args.cold_tokens {
+        use_tokens(store, &tokens, Utc::now() + chrono::Duration::minutes(TOKEN_USE_AHEAD_MIN)).await?;
+    }
     Ok(Fixture {
         resources,
         targets,
@@ -684,7 +724,7 @@ const LOG_TAIL_LINES: usize = 30;
 /// The server processes' log filter unless FITFORALL_RUSH_SERVER_LOG says otherwise.
 const SERVER_LOG_FILTER: &str = "warn,fitforall_server::booking_engine=debug";
 
-fn spawn_server(url: &str, mode: BookingMode, log_file: Option<&Path>) -> anyhow::Result<ServerProcess> {
+fn spawn_server(url: &str, mode: BookingMode, config: &Path, log_file: Option<&Path>) -> anyhow::Result<ServerProcess> {
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let filter = std::env::var("FITFORALL_RUSH_SERVER_LOG").ok().filter(|filter| !filter.is_empty()).unwrap_or_else(|| SERVER_LOG_FILTER.to_string());
     let mut log_file = match log_file {
@@ -692,6 +732,8 @@ fn spawn_server(url: &str, mode: BookingMode, log_file: Option<&Path>) -> anyhow
         None => None,
     };
     let mut child = Command::new(&exe)
+        .arg("--config")
+        .arg(config)
         .args(["serve", "--database", url, "--listen", "127.0.0.1:0", "--booking-mode", booking_mode_name(mode)])
         .env("FITFORALL_LOG", filter)
         .env("FITFORALL_LOG_FORMAT", "text")
@@ -917,17 +959,22 @@ fn booking_body(slot: &str) -> String {
     format!("{{\"slot_id\":\"{slot}\",\"places\":1}}")
 }
 
-/// Records every token's use now, as a resident's request shortly before the rush would.
-async fn use_tokens(url: &str, fixture: &Fixture) -> anyhow::Result<()> {
-    let store = Store::connect(url).await?;
+/// How far ahead the fixture dates the tokens' last use, so that it still counts as "within the
+/// last minute" (`TOKEN_USE_RECORD_INTERVAL_S`) however long the setup and the runs before take.
+const TOKEN_USE_AHEAD_MIN: i64 = 60;
+
+/// Records every token's use as if it was made moments before the rush: residents watching the
+/// grid before it opens. Without it, a rush request is also its token's first use, which the
+/// server records (a write) before booking.
+async fn use_tokens(store: &Store, tokens: &[String], at: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let next = Arc::new(AtomicUsize::new(0));
-    let hashes: Arc<Vec<String>> = Arc::new(fixture.tokens.iter().map(|token| fitforall_server::auth::token_hash(token)).collect());
+    let hashes: Arc<Vec<String>> = Arc::new(tokens.iter().map(|token| fitforall_server::auth::token_hash(token)).collect());
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..setup_workers(&store) {
+    for _ in 0..setup_workers(store) {
         let (store, next, hashes) = (store.clone(), next.clone(), hashes.clone());
         workers.spawn(async move {
             while let Some(hash) = hashes.get(next.fetch_add(1, Ordering::Relaxed)) {
-                ensure!(store.api_token(hash, Utc::now()).await?.is_some(), "a resident's token is unknown");
+                ensure!(store.api_token(hash, at).await?.is_some(), "a resident's token is unknown");
             }
             anyhow::Ok(())
         });
@@ -935,22 +982,16 @@ async fn use_tokens(url: &str, fixture: &Fixture) -> anyhow::Result<()> {
     while let Some(result) = workers.join_next().await {
         result??;
     }
-    store.close().await;
     Ok(())
 }
 
-async fn http_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture, choices: &[usize]) -> anyhow::Result<RunResult> {
+async fn http_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture, choices: &[usize], config_file: &Path) -> anyhow::Result<RunResult> {
     let mode = run.mode();
     let backend = backend_of(url).expect("validated");
-    if !args.cold_tokens {
-        let started = Instant::now();
-        use_tokens(url, fixture).await?;
-        eprintln!("  every resident's token used once in {:.1} s (their use recorded shortly before the rush)", started.elapsed().as_secs_f64());
-    }
     let started = Instant::now();
     let mut servers = Vec::new();
     for _ in 0..args.processes {
-        servers.push(spawn_server(url, mode, args.server_log.as_deref())?);
+        servers.push(spawn_server(url, mode, config_file, args.server_log.as_deref())?);
     }
     eprintln!("  {} server process(es) started in {:.1} s", servers.len(), started.elapsed().as_secs_f64());
     let concurrency = (args.concurrency as usize).min(choices.len()).max(1);
@@ -1086,7 +1127,7 @@ fn outcome_label(outcome: &BookOutcome) -> String {
 async fn in_process_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture, choices: &[usize]) -> anyhow::Result<RunResult> {
     let backend = backend_of(url).expect("validated");
     let mut config = fitforall_server::config::ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), url);
-    config.booking.mode = run.mode();
+    config.booking = crate::settings::booking_config(&engine_settings(args), Some(booking_mode_name(run.mode())))?;
     let application = fitforall_server::startup::Application::build(config).await?;
     let state = application.state.clone();
     let concurrency = (args.concurrency as usize).min(choices.len()).max(1);
@@ -1133,7 +1174,7 @@ async fn in_process_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture,
 /// What authenticating each request costs the store: `Store::api_token` (an UPDATE of the token's
 /// `last_used_at`, i.e. a write transaction) and `Store::active_roles`, as the `Caller` extractor
 /// does for every API request with a bearer token. Runs on the HTTP batched run's database after it.
-async fn auth_probe(url: &str, args: &RushArgs, fixture: &Fixture) -> anyhow::Result<Vec<Sample>> {
+async fn auth_probe(url: &str, args: &RushArgs, fixture: &Fixture, at: chrono::DateTime<Utc>) -> anyhow::Result<Vec<Sample>> {
     let store = Store::connect(url).await?;
     let concurrency = (args.concurrency as usize).min(fixture.tokens.len()).max(1);
     let (release, released) = watch::channel(false);
@@ -1148,7 +1189,7 @@ async fn auth_probe(url: &str, args: &RushArgs, fixture: &Fixture) -> anyhow::Re
             let start = *start_cell.get().expect("set before the release");
             let _permit = permits.acquire().await.expect("never closed");
             let sent = Instant::now();
-            let label = match store.api_token(&hash, Utc::now()).await {
+            let label = match store.api_token(&hash, at).await {
                 Ok(Some((account, _))) => match store.active_roles(account).await {
                     Ok(_) => "created".to_string(),
                     Err(error) => format!("roles failed: {error}"),
@@ -1213,14 +1254,20 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
     let setup = setup_started.elapsed();
     let mut databases = copy_databases(&primary, temporary, args.keep_databases).await?;
     println!(
-        "Database: {}; setup {:.1} s ({} residents with API tokens, {} resources, {} target slots)",
+        "Database: {}; setup {:.1} s ({} residents with API tokens{}, {} resources, {} target slots)",
         databases.description,
         setup.as_secs_f64(),
         thousands(args.users as f64),
+        if args.cold_tokens { ", never used" } else { " whose use is recorded as recent" },
         fixture.resources.len(),
         fixture.targets.len()
     );
     let choices = assign_slots(args.users as usize, fixture.targets.len(), args.seed);
+    let config_directory = tempfile::Builder::new().prefix("fitforall-rush-config-").tempdir()?;
+    let config_file = engine_config_file(&args, config_directory.path())?;
+    let engine = crate::settings::booking_config(&engine_settings(&args), None)?;
+    let shards = if engine.shards == 0 { "the server's automatic number of".to_string() } else { engine.shards.to_string() };
+    println!("Batched engine: {shards} shard(s) per process, batch window {} ms, at most {} per batch", engine.batch_window_ms, engine.max_batch);
 
     let mut results = Vec::new();
     let mut probe = None;
@@ -1235,7 +1282,7 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
             let part = if run.http() { "HTTP" } else { "in-process" };
             eprintln!("{part}, {}: rush of {} requests …", booking_mode_name(run.mode()), thousands(choices.len() as f64));
             let result = if run.http() {
-                http_run(run, databases.url(run), &args, &fixture, &choices).await?
+                http_run(run, databases.url(run), &args, &fixture, &choices, &config_file).await?
             } else {
                 in_process_run(run, databases.url(run), &args, &fixture, &choices).await?
             };
@@ -1251,17 +1298,18 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
         }
         if args.probe_auth {
             eprintln!("caller lookup alone, in-process: {} lookups, twice …", thousands(fixture.tokens.len() as f64));
-            // Wait until the rush's recorded uses are over a minute old: the first round writes them again.
-            tokio::time::sleep(Duration::from_secs(61)).await;
+            // "Now" for the store two hours ahead: every recorded use is then over a minute old, so the
+            // first round records each token's use again (a write) and the second finds it recorded.
+            let at = Utc::now() + chrono::Duration::minutes(2 * TOKEN_USE_AHEAD_MIN);
             let url = databases.url(Run::HttpBatched);
-            probe = Some((auth_probe(url, &args, &fixture).await?, auth_probe(url, &args, &fixture).await?));
+            probe = Some((auth_probe(url, &args, &fixture, at).await?, auth_probe(url, &args, &fixture, at).await?));
         }
         anyhow::Ok(())
     }
     .await;
     remove_copies(&mut databases).await;
     outcome?;
-    let healthy = report(&args, databases.backend, &results);
+    let healthy = report(databases.backend, &results);
     if let Some((recording, reading)) = probe {
         for (what, samples) in [("recording each token's use", recording), ("use recorded in the last minute", reading)] {
             let summary = summarize(&samples);
@@ -1281,7 +1329,7 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
 
 /// Prints the table, the ratios, the details and one `result` line per run; false when an
 /// invariant broke (overbooking, an audit mismatch, acknowledged ≠ persisted).
-fn report(args: &RushArgs, backend: Backend, results: &[RunResult]) -> bool {
+fn report(backend: Backend, results: &[RunResult]) -> bool {
     let summaries: Vec<Summary> = results.iter().map(|result| summarize(&result.samples)).collect();
     println!();
     println!(
@@ -1410,7 +1458,6 @@ fn report(args: &RushArgs, backend: Backend, results: &[RunResult]) -> bool {
         "overbooking: {}",
         if healthy { "none (every run: 0 overbooked slots, audit clean, acknowledged = persisted)" } else { "INVARIANT BROKEN (see the result lines)" }
     );
-    let _ = args;
     healthy
 }
 
