@@ -2,9 +2,12 @@
 //! cookies, redirects. On SQLite and, when FITFORALL_TEST_DATABASE_URL is set, PostgreSQL.
 
 use std::collections::BTreeMap;
+
+mod support;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use support::{Browser, csrf_of};
 
 use chrono::Utc;
 use fitforall_core::policy::{AccountId, Role};
@@ -51,84 +54,6 @@ async fn spawn_app(database: &TestDatabase) -> TestApp {
     TestApp { base, state, sent, _shutdown: sender }
 }
 
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-impl Answer {
-    #[track_caller]
-    fn assert_contains(&self, text: &str) {
-        assert!(self.body.contains(text), "page ({}) does not contain {text:?}:\n{}", self.status, self.body.chars().take(3000).collect::<String>());
-    }
-}
-
-/// A browser: a cookie jar, no automatic redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { http, base: app.base.clone(), cookies: BTreeMap::new() }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let request = if self.cookies.is_empty() { request } else { request.header("cookie", self.cookie_header()) };
-        let response = request.send().await.unwrap();
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if text.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = response.status().as_u16();
-        let location = response.headers().get("location").and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
-        Answer { status, location, body: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let request = self.http.post(format!("{}{path}", self.base)).form(fields);
-        self.send(request).await
-    }
-
-    /// Opens `page` and submits its form to `action` with the page's CSRF token added.
-    async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Answer {
-        let shown = self.get(page).await;
-        let csrf = csrf_of(&shown.body);
-        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post(action, &all).await
-    }
-
-    async fn log_in(&mut self, phone: &str, password: &str) -> Answer {
-        self.submit("/login", "/login", &[("phone", phone), ("password", password)]).await
-    }
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no CSRF field in:\n{html}")) + marker.len();
-    html[start..start + 64].to_string()
-}
-
 /// A valid resident identity number for `prefix` (6 digits) and `birth` (8 digits).
 fn id_number(prefix: &str, birth: &str, sequence: &str) -> String {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -166,7 +91,7 @@ async fn account_pages_on_every_backend() {
 }
 
 async fn register_log_in_and_account(app: &TestApp) {
-    let mut browser = Browser::new(app);
+    let mut browser = Browser::new(&app.base);
     let page = browser.get("/account").await;
     assert_eq!((page.status, page.location.as_str()), (303, "/login?next=%2Faccount"), "anonymous visitors are sent to log in");
 
@@ -217,11 +142,11 @@ async fn register_log_in_and_account(app: &TestApp) {
     listed.assert_contains("nightly sync");
     assert!(!listed.body.contains("token-value"), "a token is shown once");
     let revoke_path = listed.body.split("action=\"/account/tokens/").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let revoked = browser.submit("/account/tokens", &format!("/account/tokens/{revoke_path}"), &[]).await;
+    let revoked = browser.submit("/account/tokens", &format!("/account/tokens/{revoke_path}"), support::NO_FIELDS).await;
     assert_eq!((revoked.status, revoked.location.as_str()), (303, "/account/tokens"));
     browser.get("/account/tokens").await.assert_contains("已于");
 
-    let logged_out = browser.submit("/account", "/logout", &[]).await;
+    let logged_out = browser.submit("/account", "/logout", support::NO_FIELDS).await;
     assert_eq!((logged_out.status, logged_out.location.as_str()), (303, "/"));
     assert!(!browser.cookies.contains_key("ffa_session"));
     assert_eq!(browser.get("/account").await.status, 303);
@@ -229,12 +154,12 @@ async fn register_log_in_and_account(app: &TestApp) {
 
 async fn forms_need_their_csrf_token(app: &TestApp) {
     make_account(app, "13912340011", "another-password", "330106", None).await;
-    let mut browser = Browser::new(app);
+    let mut browser = Browser::new(&app.base);
     let no_token = browser.post("/login", &[("phone", "13912340011"), ("password", "another-password")]).await;
     assert_eq!(no_token.status, 403, "a login form without its token");
     no_token.assert_contains("表单已过期");
     browser.get("/login").await;
-    let forged = browser.post("/login", &[("csrf", &"0".repeat(64)), ("phone", "13912340011"), ("password", "another-password")]).await;
+    let forged = browser.post("/login", &[("csrf", "0".repeat(64).as_str()), ("phone", "13912340011"), ("password", "another-password")]).await;
     assert_eq!(forged.status, 403, "a token that is not the cookie's");
     assert!(!browser.cookies.contains_key("ffa_session"));
 
@@ -242,14 +167,14 @@ async fn forms_need_their_csrf_token(app: &TestApp) {
     let anonymous_token = browser.cookies["ffa_form"].clone();
     let session_token = csrf_of(&browser.get("/account").await.body);
     assert_ne!(anonymous_token, session_token);
-    let forged = browser.post("/account/identity", &[("csrf", &"f".repeat(64)), ("id_number", "x")]).await;
+    let forged = browser.post("/account/identity", &[("csrf", "f".repeat(64).as_str()), ("id_number", "x")]).await;
     assert_eq!(forged.status, 403);
     let wrong_kind = browser.post("/account/identity", &[("csrf", anonymous_token.as_str()), ("id_number", "x")]).await;
     assert_eq!(wrong_kind.status, 403, "a logged-in form needs the session's token");
     let not_a_form = browser.send(browser.http.post(format!("{}/account/identity", browser.base)).body("{}").header("content-type", "application/json")).await;
     assert_eq!(not_a_form.status, 415);
 
-    let expired = Browser { cookies: BTreeMap::from([("ffa_session".to_string(), "1".repeat(64))]), ..Browser::new(app) };
+    let expired = Browser { cookies: BTreeMap::from([("ffa_session".to_string(), "1".repeat(64))]), ..Browser::new(&app.base) };
     let mut expired = expired;
     let page = expired.get("/").await;
     assert_eq!(page.status, 200, "an unknown session cookie is dropped, not an error");
@@ -261,13 +186,13 @@ async fn admin_pages_follow_the_policy(app: &TestApp) {
     make_account(app, "13912340021", "hangzhou-admin-pw", "3301", Some(Role::RegionAdmin { region: hangzhou })).await;
     let target = make_account(app, "13912340022", "target-password", "330106", None).await;
     make_account(app, "13912340023", "ningbo-resident", "330203", None).await;
-    let mut resident = Browser::new(app);
+    let mut resident = Browser::new(&app.base);
     resident.log_in("13912340022", "target-password").await;
     assert_eq!(resident.get("/admin/users").await.status, 403);
     assert_eq!(resident.get("/admin/audit").await.status, 403);
-    assert_eq!(Browser::new(app).get("/admin/users").await.location, "/login?next=%2Fadmin%2Fusers");
+    assert_eq!(Browser::new(&app.base).get("/admin/users").await.location, "/login?next=%2Fadmin%2Fusers");
 
-    let mut admin = Browser::new(app);
+    let mut admin = Browser::new(&app.base);
     admin.log_in("13912340021", "hangzhou-admin-pw").await;
     let users = admin.get("/admin/users").await;
     assert_eq!(users.status, 200);
@@ -302,8 +227,8 @@ async fn admin_pages_follow_the_policy(app: &TestApp) {
 
 async fn password_export_and_deletion(app: &TestApp) {
     make_account(app, "13912340031", "first-password", "330106", None).await;
-    let mut browser = Browser::new(app);
-    let mut other_device = Browser::new(app);
+    let mut browser = Browser::new(&app.base);
+    let mut other_device = Browser::new(&app.base);
     browser.log_in("13912340031", "first-password").await;
     other_device.log_in("13912340031", "first-password").await;
 
@@ -320,9 +245,9 @@ async fn password_export_and_deletion(app: &TestApp) {
     assert_eq!((changed.status, changed.location.as_str()), (303, "/account?saved=password"), "{}", changed.body);
     assert_eq!(browser.get("/account").await.status, 200, "this login goes on");
     assert_eq!(other_device.get("/account").await.status, 303, "the other login has ended");
-    assert_eq!(Browser::new(app).log_in("13912340031", "first-password").await.status, 401);
+    assert_eq!(Browser::new(&app.base).log_in("13912340031", "first-password").await.status, 401);
 
-    let mut forgetful = Browser::new(app);
+    let mut forgetful = Browser::new(&app.base);
     let requested = forgetful.submit("/password-reset", "/password-reset", &[("phone", "13912340031")]).await;
     assert_eq!(requested.status, 200);
     requested.assert_contains("action=\"/password-reset/confirm\"");
@@ -352,5 +277,5 @@ async fn password_export_and_deletion(app: &TestApp) {
     let deleted = browser.submit("/account", "/account/delete", &[("password", "third-password"), ("confirm", "yes")]).await;
     assert_eq!((deleted.status, deleted.location.as_str()), (303, "/login?deleted=1"), "{}", deleted.body);
     assert!(!browser.cookies.contains_key("ffa_session"));
-    assert_eq!(Browser::new(app).log_in("13912340031", "third-password").await.status, 401);
+    assert_eq!(Browser::new(&app.base).log_in("13912340031", "third-password").await.status, 401);
 }

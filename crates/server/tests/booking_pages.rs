@@ -2,7 +2,8 @@
 //! grid, booking from it (a resent form books once), my bookings, confirm and cancel. SQLite and, when
 //! FITFORALL_TEST_DATABASE_URL is set, PostgreSQL.
 
-use std::collections::BTreeMap;
+mod support;
+use support::{Browser, input_after};
 
 use chrono::{Duration, NaiveDate, Utc};
 use fitforall_core::booking::{BookingRulesInput, ResourceId, SlotRuleInput, generate_slots};
@@ -35,62 +36,6 @@ async fn spawn_app(database: &TestDatabase) -> TestApp {
 
 fn today() -> NaiveDate {
     (Utc::now() + Duration::hours(8)).date_naive()
-}
-
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-            base: app.base.clone(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let cookie = self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ");
-        let response = request.header("cookie", cookie).send().await.unwrap();
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if text.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = response.status().as_u16();
-        let location = response.headers().get("location").and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
-        Answer { status, location, body: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let request = self.http.post(format!("{}{path}", self.base)).form(fields);
-        self.send(request).await
-    }
-}
-
-/// The value of the first `name="…" value="…"` input after `from` in `html`.
-fn input_after(html: &str, from: usize, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html[from..].find(&marker).unwrap_or_else(|| panic!("no {name} after {from}")) + from + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 async fn setup(app: &TestApp) -> (String, Vec<String>) {
@@ -141,7 +86,7 @@ async fn booking_pages_on_every_backend() {
         let label = database.label;
         let app = spawn_app(&database).await;
         let (phone, slots) = setup(&app).await;
-        let mut browser = Browser::new(&app);
+        let mut browser = Browser::new(&app.base);
 
         let venue = browser.get("/venues/pool").await;
         assert!(venue.body.contains("/venues/pool/book?resource=lane-1"), "{label}: the venue page links to booking");
@@ -152,7 +97,11 @@ async fn booking_pages_on_every_backend() {
 
         let login = browser.get("/login").await;
         let csrf = input_after(&login.body, 0, "csrf");
-        assert_eq!(browser.post("/login", &[("csrf", &csrf), ("phone", &phone), ("password", "a booking password")]).await.status, 303, "{label}");
+        assert_eq!(
+            browser.post("/login", &[("csrf", csrf.as_str()), ("phone", phone.as_str()), ("password", "a booking password")]).await.status,
+            303,
+            "{label}"
+        );
         let grid = browser.get("/venues/pool/book?resource=lane-1").await;
         let cell = grid.body.find(&format!("data-slot=\"{}\"", slots[0])).unwrap_or_else(|| panic!("{label}: the slot is in the grid"));
         let (csrf, key) = (input_after(&grid.body, cell, "csrf"), input_after(&grid.body, cell, "key"));

@@ -3,7 +3,8 @@
 //! problems come back next to the form; residents, other venues' operators and forms without a CSRF
 //! token are refused. SQLite and, when FITFORALL_TEST_DATABASE_URL is set, PostgreSQL.
 
-use std::collections::BTreeMap;
+mod support;
+use support::{Browser, csrf_of};
 
 use chrono::{Duration, NaiveDate, Utc};
 use fitforall_core::booking::ResourceId;
@@ -40,86 +41,12 @@ fn today() -> NaiveDate {
     fitforall_server::api::venues::local_now().date()
 }
 
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-impl Answer {
-    #[track_caller]
-    fn assert_contains(&self, text: &str) {
-        assert!(self.body.contains(text), "page ({}) does not contain {text:?}:\n{}", self.status, self.body.chars().take(4000).collect::<String>());
-    }
-}
-
-/// A browser: a cookie jar, no automatic redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-            base: app.base.clone(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let cookie = self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ");
-        let response = request.header("cookie", cookie).send().await.unwrap();
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if text.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = response.status().as_u16();
-        let location = response.headers().get("location").and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
-        Answer { status, location, body: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(String, String)]) -> Answer {
-        let request = self.http.post(format!("{}{path}", self.base)).form(fields);
-        self.send(request).await
-    }
-
-    /// Opens `page` and posts `fields` to `action` with the page's CSRF token.
-    async fn submit(&mut self, page: &str, action: &str, fields: &[(String, String)]) -> Answer {
-        let shown = self.get(page).await;
-        assert_eq!(shown.status, 200, "{page}: {}", shown.body.chars().take(500).collect::<String>());
-        let mut all = vec![("csrf".to_string(), csrf_of(&shown.body))];
-        all.extend_from_slice(fields);
-        self.post(action, &all).await
-    }
-
-    async fn log_in(&mut self, phone: &str) {
-        let login = self.get("/login").await;
-        let fields = [("csrf".to_string(), csrf_of(&login.body)), ("phone".into(), phone.into()), ("password".into(), PASSWORD.into())];
-        let answer = self.post("/login", &fields).await;
-        assert_eq!(answer.status, 303, "{phone} logs in: {}", answer.body);
-    }
+async fn sign_in(browser: &mut Browser, phone: &str) {
+    let answer = browser.log_in(phone, PASSWORD).await;
+    assert_eq!(answer.status, 303, "{phone} logs in: {}", answer.body);
 }
 
 const PASSWORD: &str = "an operator password";
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in {html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
 
 fn owned(fields: &[(&str, &str)]) -> Vec<(String, String)> {
     fields.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
@@ -199,13 +126,13 @@ async fn story(database: &TestDatabase) {
     let resident = account(&app, "13911110004", "居民甲某", None).await;
 
     // Anonymous visitors log in first, and come back here afterwards.
-    let mut anonymous = Browser::new(&app);
+    let mut anonymous = Browser::new(&app.base);
     let answer = anonymous.get("/venues/hall/manage").await;
     assert_eq!((answer.status, answer.location.as_str()), (303, "/login?next=%2Fvenues%2Fhall%2Fmanage"), "{label}");
     assert!(!anonymous.get("/venues/hall").await.body.contains("/venues/hall/manage"), "{label}: no manage link for anonymous visitors");
 
-    let mut operator = Browser::new(&app);
-    operator.log_in("13911110001").await;
+    let mut operator = Browser::new(&app.base);
+    sign_in(&mut operator, "13911110001").await;
     let page = operator.get("/venues/hall/manage").await;
     assert_eq!(page.status, 200, "{label}: {}", page.body);
     page.assert_contains("预约管理 · 运营场馆 hall");
@@ -336,16 +263,16 @@ async fn story(database: &TestDatabase) {
     assert!(store.resource(&ResourceId::parse("forged").unwrap()).await.is_err(), "{label}");
 
     // A resident, and another venue's operator, are refused; the other operator manages their own.
-    let mut resident_browser = Browser::new(&app);
-    resident_browser.log_in("13911110004").await;
+    let mut resident_browser = Browser::new(&app.base);
+    sign_in(&mut resident_browser, "13911110004").await;
     assert_eq!(resident_browser.get("/venues/hall/manage").await.status, 403, "{label}");
     assert!(!resident_browser.get("/venues/hall").await.body.contains("/venues/hall/manage"), "{label}: no manage link for residents");
     let csrf = csrf_of(&resident_browser.get("/account").await.body);
     let mut attempt = vec![("csrf".to_string(), csrf)];
     attempt.extend(resource_form(Some("resident-court"), "居民场地", "08:00", "10:00", "2", "0"));
     assert_eq!(resident_browser.post("/venues/hall/manage/resources", &attempt).await.status, 403, "{label}");
-    let mut other = Browser::new(&app);
-    other.log_in("13911110002").await;
+    let mut other = Browser::new(&app.base);
+    sign_in(&mut other, "13911110002").await;
     let refused = other.get("/venues/hall/manage").await;
     assert_eq!(refused.status, 403, "{label}");
     refused.assert_contains("没有权限");
@@ -364,8 +291,8 @@ async fn story(database: &TestDatabase) {
     assert_eq!(operator.post("/venues/other/manage/resources/other-court", &attempt).await.status, 403, "{label}");
 
     // A Hangzhou administrator sees the link on the venue page and may manage.
-    let mut admin = Browser::new(&app);
-    admin.log_in("13911110003").await;
+    let mut admin = Browser::new(&app.base);
+    sign_in(&mut admin, "13911110003").await;
     admin.get("/venues/hall").await.assert_contains("href=\"/venues/hall/manage\"");
     assert_eq!(admin.get("/venues/hall/manage").await.status, 200, "{label}");
 

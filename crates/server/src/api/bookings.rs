@@ -229,8 +229,21 @@ pub async fn alternatives_to(state: &AppState, slot: SlotId) -> Vec<SlotOffer> {
 pub const ALTERNATIVES_TTL_MS: u64 = 500;
 
 pub async fn view_with_rules(state: &AppState, booking: &Booking) -> BookingView {
-    let cutoff = state.store().resource(&booking.resource).await.ok().map(|resource| resource.booking_rules.cancel_cutoff_min);
-    booking_view(state, booking, cutoff)
+    views_with_rules(state, std::slice::from_ref(booking)).await.pop().expect("one view per booking")
+}
+
+/// Views of a list of bookings, reading each resource's rules (the cancellation cut-off) once.
+pub async fn views_with_rules(state: &AppState, bookings: &[Booking]) -> Vec<BookingView> {
+    let mut cutoffs: std::collections::HashMap<&fitforall_core::booking::ResourceId, Option<u32>> = std::collections::HashMap::new();
+    let mut views = Vec::with_capacity(bookings.len());
+    for booking in bookings {
+        if !cutoffs.contains_key(&booking.resource) {
+            let cutoff = state.store().resource(&booking.resource).await.ok().map(|resource| resource.booking_rules.cancel_cutoff_min);
+            cutoffs.insert(&booking.resource, cutoff);
+        }
+        views.push(booking_view(state, booking, cutoffs[&booking.resource]));
+    }
+    views
 }
 
 fn own(caller: &Caller) -> Result<fitforall_core::policy::AccountId, ApiError> {
@@ -250,11 +263,7 @@ pub async fn mine(State(state): State<AppState>, caller: Caller, params: Params)
     let limit = params.integer_in("limit", 1, 200)?.unwrap_or(50) as i64;
     let offset = params.integer_in("offset", 0, 1_000_000)?.unwrap_or(0) as i64;
     let bookings = state.store().bookings_of_account(account, limit, offset).await?;
-    let mut views = Vec::with_capacity(bookings.len());
-    for booking in &bookings {
-        views.push(view_with_rules(&state, booking).await);
-    }
-    Ok(Json(views))
+    Ok(Json(views_with_rules(&state, &bookings).await))
 }
 
 fn parse_booking_id(text: &str) -> Result<i64, ApiError> {

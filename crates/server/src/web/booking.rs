@@ -274,9 +274,9 @@ async fn render_mine(state: &AppState, page: PageContext, status: StatusCode, pr
         Err(error) => return render_error_page(error.into(), &page),
     };
     let now = local_now();
+    let views = crate::api::bookings::views_with_rules(state, &bookings).await;
     let mut rows = Vec::with_capacity(bookings.len());
-    for booking in &bookings {
-        let view = crate::api::bookings::view_with_rules(state, booking).await;
+    for (booking, view) in bookings.iter().zip(views) {
         let cancellable = matches!(booking.status, BookingStatus::Held | BookingStatus::Confirmed) && now < booking.slot_start;
         let late = view.free_cancellation_until.as_deref().is_some_and(|until| local(now).as_str() > until);
         rows.push(context! {
