@@ -11,11 +11,7 @@
 //   FITFORALL_BIN=/path/to/fitforall node booking.mjs     (default: <repo>/target/debug/fitforall)
 
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { LAUNCH_OPTIONS, check, failSetup, screenshots, shot, startServer, step, stopServer, summary, watchProblems } from './harness.mjs';
+import { check, runJourney, shot, step, watchProblems } from './harness.mjs';
 
 /** The demo resident, as `fitforall demo` prints it (checked against its output). */
 const RESIDENT = { phone: '13800000003', password: 'demo-resident-pass' };
@@ -213,101 +209,78 @@ async function bookingJourney(page, base, server, who, prefix, phoneLayout) {
   return trip;
 }
 
-async function main() {
-  fs.mkdirSync(screenshots, { recursive: true });
-  const databaseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fitforall-booking-'));
-  let server = null;
-  let browser = null;
-  const cleanUp = () => stopServer(server && server.child);
-  process.on('SIGINT', () => {
-    cleanUp().then(() => process.exit(130));
+runJourney('booking', async ({ base, server, browser }) => {
+
+  // ---------------------------------------------------------------- desktop
+  const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await desktop.newPage();
+  const problems = [];
+  watchProblems(page, problems, expected);
+  const trip = await bookingJourney(page, base, server, { ...RESIDENT, fromDemo: true }, '41', false);
+
+  await step('Back to the grid and the same form again (same idempotency key): still exactly one booking', async () => {
+    check(trip.bookingId, 'nothing was booked');
+    await page.goBack();
+    check(page.url() === trip.gridUrl, `Back went to ${page.url()}, not the grid ${trip.gridUrl}`);
+    const key = await page.inputValue(`td.slot[data-slot="${trip.slotId}"] input[name=key]`);
+    check(key === trip.key, `after Back the cell's form has another idempotency key (${key}, was ${trip.key}): the browser reloaded the grid`);
+    check(await page.isEnabled(`td.slot[data-slot="${trip.slotId}"] .slot-book`), 'after Back the cell\'s 预约 button is disabled');
+    const again = await bookCell(page, base, trip.slotId);
+    check(again === trip.bookingId, `the resent form names booking ${again}, the first one was ${trip.bookingId}`);
+    const rows = (await bookingRows(page, trip.venue, trip.when)).filter((row) => ACTIVE.includes(row.status));
+    check(rows.length === 1, `${rows.length} active bookings for ${trip.venue} at ${trip.when}: ${JSON.stringify(rows)}`);
+    await trip.gridTab.goto(trip.checkUrl);
+    const left = await placesLeft(trip.gridTab, trip.slotId);
+    check(left === trip.left - 1, `the grid says 余 ${left} after the resent form, expected 余 ${trip.left - 1}`);
+    await shot(page, '41-resent');
   });
-  try {
-    server = startServer(databaseDir);
-    const base = await server.base;
-    console.log(`server at ${base}`);
-    browser = await chromium.launch(LAUNCH_OPTIONS);
 
-    // ---------------------------------------------------------------- desktop
-    const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await desktop.newPage();
-    const problems = [];
-    watchProblems(page, problems, expected);
-    const trip = await bookingJourney(page, base, server, { ...RESIDENT, fromDemo: true }, '41', false);
+  await step('取消预约 → 已取消 notice and status; the grid has the place back', async () => {
+    check(trip.bookingId, 'nothing was booked');
+    await page.goto(`${base}/account/bookings`);
+    const cancel = page.locator(`li.booking-row[data-booking="${trip.bookingId}"] form[action$="/cancel"] button[type=submit]`);
+    check((await cancel.count()) === 1, 'no 取消预约 button on the booking row');
+    check((await cancel.textContent()).trim() === '取消预约', `the button says ${await cancel.textContent()}`);
+    const response = await submitForm(page, `li.booking-row[data-booking="${trip.bookingId}"] form[action$="/cancel"] button[type=submit]`, `/account/bookings/${trip.bookingId}/cancel`);
+    check(response.status() === 303 || response.status() === 302, `cancel answered ${response.status()}: ${await page.locator('.form-problem').allTextContents()}`);
+    check(/\/account\/bookings\?done=cancel$/.test(page.url()), `cancel landed on ${page.url()}`);
+    check(((await page.textContent('.form-notice')) || '').includes('已取消'), 'no 已取消 notice');
+    const status = ((await page.textContent(`li.booking-row[data-booking="${trip.bookingId}"] .booking-status`)) || '').trim();
+    check(status === '已取消', `status after cancelling: ${status}`);
+    check((await page.locator(`li.booking-row[data-booking="${trip.bookingId}"] form[action$="/cancel"]`).count()) === 0, 'a cancelled booking can be cancelled again');
+    await shot(page, '41-cancelled');
+    await page.goto(trip.checkUrl);
+    const left = await placesLeft(page, trip.slotId);
+    check(left === trip.left, `after cancelling the cell says 余 ${left}, expected 余 ${trip.left}`);
+  });
 
-    await step('Back to the grid and the same form again (same idempotency key): still exactly one booking', async () => {
-      check(trip.bookingId, 'nothing was booked');
-      await page.goBack();
-      check(page.url() === trip.gridUrl, `Back went to ${page.url()}, not the grid ${trip.gridUrl}`);
-      const key = await page.inputValue(`td.slot[data-slot="${trip.slotId}"] input[name=key]`);
-      check(key === trip.key, `after Back the cell's form has another idempotency key (${key}, was ${trip.key}): the browser reloaded the grid`);
-      check(await page.isEnabled(`td.slot[data-slot="${trip.slotId}"] .slot-book`), 'after Back the cell\'s 预约 button is disabled');
-      const again = await bookCell(page, base, trip.slotId);
-      check(again === trip.bookingId, `the resent form names booking ${again}, the first one was ${trip.bookingId}`);
-      const rows = (await bookingRows(page, trip.venue, trip.when)).filter((row) => ACTIVE.includes(row.status));
-      check(rows.length === 1, `${rows.length} active bookings for ${trip.venue} at ${trip.when}: ${JSON.stringify(rows)}`);
-      await trip.gridTab.goto(trip.checkUrl);
-      const left = await placesLeft(trip.gridTab, trip.slotId);
-      check(left === trip.left - 1, `the grid says 余 ${left} after the resent form, expected 余 ${trip.left - 1}`);
-      await shot(page, '41-resent');
-    });
+  await step('English: /account/bookings?lang=en shows "My bookings"', async () => {
+    await page.goto(`${base}/account/bookings?lang=en`);
+    check((await page.getAttribute('html', 'lang')) === 'en', 'html lang is not en');
+    check((await page.textContent('h1')).trim() === 'My bookings', `heading: ${await page.textContent('h1')}`);
+    await shot(page, '41-bookings-english');
+  });
 
-    await step('取消预约 → 已取消 notice and status; the grid has the place back', async () => {
-      check(trip.bookingId, 'nothing was booked');
-      await page.goto(`${base}/account/bookings`);
-      const cancel = page.locator(`li.booking-row[data-booking="${trip.bookingId}"] form[action$="/cancel"] button[type=submit]`);
-      check((await cancel.count()) === 1, 'no 取消预约 button on the booking row');
-      check((await cancel.textContent()).trim() === '取消预约', `the button says ${await cancel.textContent()}`);
-      const response = await submitForm(page, `li.booking-row[data-booking="${trip.bookingId}"] form[action$="/cancel"] button[type=submit]`, `/account/bookings/${trip.bookingId}/cancel`);
-      check(response.status() === 303 || response.status() === 302, `cancel answered ${response.status()}: ${await page.locator('.form-problem').allTextContents()}`);
-      check(/\/account\/bookings\?done=cancel$/.test(page.url()), `cancel landed on ${page.url()}`);
-      check(((await page.textContent('.form-notice')) || '').includes('已取消'), 'no 已取消 notice');
-      const status = ((await page.textContent(`li.booking-row[data-booking="${trip.bookingId}"] .booking-status`)) || '').trim();
-      check(status === '已取消', `status after cancelling: ${status}`);
-      check((await page.locator(`li.booking-row[data-booking="${trip.bookingId}"] form[action$="/cancel"]`).count()) === 0, 'a cancelled booking can be cancelled again');
-      await shot(page, '41-cancelled');
-      await page.goto(trip.checkUrl);
-      const left = await placesLeft(page, trip.slotId);
-      check(left === trip.left, `after cancelling the cell says 余 ${left}, expected 余 ${trip.left}`);
-    });
+  await step('no CSP violations, console errors, script errors or failed requests on the desktop pages', async () => {
+    const all = [...problems, ...trip.gridTabProblems];
+    check(all.length === 0, all.join('\n'));
+  });
+  await desktop.close();
 
-    await step('English: /account/bookings?lang=en shows "My bookings"', async () => {
-      await page.goto(`${base}/account/bookings?lang=en`);
-      check((await page.getAttribute('html', 'lang')) === 'en', 'html lang is not en');
-      check((await page.textContent('h1')).trim() === 'My bookings', `heading: ${await page.textContent('h1')}`);
-      await shot(page, '41-bookings-english');
-    });
-
-    await step('no CSP violations, console errors, script errors or failed requests on the desktop pages', async () => {
-      const all = [...problems, ...trip.gridTabProblems];
-      check(all.length === 0, all.join('\n'));
-    });
-    await desktop.close();
-
-    // ---------------------------------------------------------------- phone
-    // The demo has one resident account; the phone journey registers a second one first.
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-    const mobile = await phone.newPage();
-    const phoneProblems = [];
-    watchProblems(mobile, phoneProblems, expected);
-    const second = { phone: freshPhone(), name: '手机预约居民', password: PASSWORD };
-    await step('phone: register a second resident through /register', async () => {
-      await register(mobile, base, second);
-    });
-    const phoneTrip = await bookingJourney(mobile, base, server, second, '42-phone', true);
-    await step('no CSP violations, console errors, script errors or failed requests on the phone pages', async () => {
-      const all = [...phoneProblems, ...phoneTrip.gridTabProblems];
-      check(all.length === 0, all.join('\n'));
-    });
-    await phone.close();
-  } catch (error) {
-    failSetup(error);
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    await cleanUp();
-    fs.rmSync(databaseDir, { recursive: true, force: true });
-  }
-  process.exit(summary());
-}
-
-main();
+  // ---------------------------------------------------------------- phone
+  // The demo has one resident account; the phone journey registers a second one first.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const mobile = await phone.newPage();
+  const phoneProblems = [];
+  watchProblems(mobile, phoneProblems, expected);
+  const second = { phone: freshPhone(), name: '手机预约居民', password: PASSWORD };
+  await step('phone: register a second resident through /register', async () => {
+    await register(mobile, base, second);
+  });
+  const phoneTrip = await bookingJourney(mobile, base, server, second, '42-phone', true);
+  await step('no CSP violations, console errors, script errors or failed requests on the phone pages', async () => {
+    const all = [...phoneProblems, ...phoneTrip.gridTabProblems];
+    check(all.length === 0, all.join('\n'));
+  });
+  await phone.close();
+});

@@ -4,8 +4,10 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '..', '..');
@@ -111,4 +113,34 @@ export function watchProblems(page, problems, expected = () => false) {
 
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Runs a journey: a fresh demo server on a temporary database, headless Chromium, then
+ * `body({ base, server, browser })`; always closes the browser, stops the server and removes the
+ * database, then exits with the summary's code. An error outside the steps counts as a failure.
+ */
+export async function runJourney(name, body) {
+  fs.mkdirSync(screenshots, { recursive: true });
+  const databaseDir = fs.mkdtempSync(path.join(os.tmpdir(), `fitforall-${name}-`));
+  let server = null;
+  let browser = null;
+  const cleanUp = () => stopServer(server && server.child);
+  process.on('SIGINT', () => {
+    cleanUp().then(() => process.exit(130));
+  });
+  try {
+    server = startServer(databaseDir);
+    const base = await server.base;
+    console.log(`server at ${base}`);
+    browser = await chromium.launch(LAUNCH_OPTIONS);
+    await body({ base, server, browser });
+  } catch (error) {
+    failSetup(error);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await cleanUp();
+    fs.rmSync(databaseDir, { recursive: true, force: true });
+  }
+  process.exit(summary());
 }
