@@ -192,21 +192,32 @@ async fn booking_answer(state: &AppState, slot: SlotId, outcome: BookOutcome) ->
     }
 }
 
-async fn refused(state: &AppState, slot: SlotId, refusal: Refusal) -> Response {
+/// The HTTP meaning of the core's refusal, for the API and the booking pages alike.
+pub fn refusal_error(slot: SlotId, refusal: &Refusal) -> ApiError {
     let message = refusal.to_string();
-    match refusal {
-        Refusal::UnknownSlot => ApiError::not_found(format!("slot {slot} does not exist")).into_response(),
-        Refusal::PlacesOutOfRange { .. } => field_error("places", message).into_response(),
-        Refusal::SlotStarted => refusal_response(StatusCode::CONFLICT, "slot_started", message, serde_json::json!({})),
-        Refusal::AlreadyBooked => refusal_response(StatusCode::CONFLICT, "already_booked", message, serde_json::json!({})),
-        Refusal::NotOpenYet { opens_at } => refusal_response(StatusCode::CONFLICT, "not_open_yet", message, serde_json::json!({ "opens_at": local(opens_at) })),
-        Refusal::Full { left } => {
-            let offers = alternatives_to(state, slot).await;
-            refusal_response(StatusCode::CONFLICT, "full", message, serde_json::json!({ "left": left, "alternatives": offers }))
-        }
-        Refusal::DayQuota { .. } | Refusal::WeekQuota { .. } => refusal_response(StatusCode::FORBIDDEN, "quota", message, serde_json::json!({})),
-        Refusal::Banned { until } => refusal_response(StatusCode::FORBIDDEN, "banned", message, serde_json::json!({ "banned_until": local(until) })),
-    }
+    let (status, code) = match refusal {
+        Refusal::UnknownSlot => return ApiError::not_found(format!("slot {slot} does not exist")),
+        Refusal::PlacesOutOfRange { .. } => return field_error("places", message),
+        Refusal::SlotStarted => (StatusCode::CONFLICT, "slot_started"),
+        Refusal::AlreadyBooked => (StatusCode::CONFLICT, "already_booked"),
+        Refusal::NotOpenYet { .. } => (StatusCode::CONFLICT, "not_open_yet"),
+        Refusal::Full { .. } => (StatusCode::CONFLICT, "full"),
+        Refusal::DayQuota { .. } | Refusal::WeekQuota { .. } => (StatusCode::FORBIDDEN, "quota"),
+        Refusal::Banned { .. } => (StatusCode::FORBIDDEN, "banned"),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// The refusal with what helps next: the opening time, the nearest slots with places, the ban's end.
+async fn refused(state: &AppState, slot: SlotId, refusal: Refusal) -> Response {
+    let error = refusal_error(slot, &refusal);
+    let extra = match refusal {
+        Refusal::NotOpenYet { opens_at } => serde_json::json!({ "opens_at": local(opens_at) }),
+        Refusal::Full { left } => serde_json::json!({ "left": left, "alternatives": alternatives_to(state, slot).await }),
+        Refusal::Banned { until } => serde_json::json!({ "banned_until": local(until) }),
+        _ => return error.into_response(),
+    };
+    refusal_response(error.status, error.code, error.message, extra)
 }
 
 /// The nearest slots with places, for a full slot. In a rush most answers are "full": the offers of

@@ -230,23 +230,19 @@ pub async fn book_submit(State(state): State<AppState>, PageForm(page, form): Pa
             let error = ApiError::new(StatusCode::CONFLICT, "full", lang.text("booking_full"));
             return render_grid(&state, page, &venue, StatusCode::CONFLICT, Some(problem(lang, &error)), offers).await;
         }
-        BookOutcome::Refused(refusal) => refusal_error(lang, &refusal),
+        BookOutcome::Refused(refusal) => refusal_error(lang, slot, &refusal),
     };
     let (status, problem) = fail(error);
     render_grid(&state, page, &venue, status, problem, Value::from(())).await
 }
 
-fn refusal_error(lang: Lang, refusal: &Refusal) -> ApiError {
-    let message = refusal.to_string();
-    match refusal {
-        Refusal::UnknownSlot => ApiError::not_found(message),
-        Refusal::PlacesOutOfRange { .. } => crate::api::accounts::field_error("places", message),
-        Refusal::SlotStarted | Refusal::Full { .. } | Refusal::AlreadyBooked => ApiError::new(StatusCode::CONFLICT, "slot", message),
-        Refusal::NotOpenYet { opens_at } => {
-            ApiError::new(StatusCode::CONFLICT, "not_open_yet", fill(lang.text("booking_opens_at"), &[("at", &opens_at.format("%m-%d %H:%M").to_string())]))
-        }
-        Refusal::DayQuota { .. } | Refusal::WeekQuota { .. } | Refusal::Banned { .. } => ApiError::new(StatusCode::FORBIDDEN, "quota", message),
+/// The API's refusal, with the opening time in the page's language.
+fn refusal_error(lang: Lang, slot: fitforall_core::booking::SlotId, refusal: &Refusal) -> ApiError {
+    let mut error = crate::api::bookings::refusal_error(slot, refusal);
+    if let Refusal::NotOpenYet { opens_at } = refusal {
+        error.message = fill(lang.text("booking_opens_at"), &[("at", &opens_at.format("%m-%d %H:%M").to_string())]);
     }
+    error
 }
 
 // ---------------------------------------------------------------------------------------------
