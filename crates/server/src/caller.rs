@@ -103,10 +103,16 @@ impl FromRequestParts<AppState> for Caller {
             let Some(token) = token.filter(|token| !token.is_empty()) else {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>"));
             };
-            let Some((account, token_id)) = state.store().api_token(&token_hash(token), now).await? else {
+            let hash = token_hash(token);
+            if let Some(caller) = state.cached_token_caller(&hash, std::time::Instant::now()) {
+                return Ok(caller);
+            }
+            let Some((account, token_id)) = state.store().api_token(&hash, now).await? else {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is unknown or revoked"));
             };
-            return Ok(Caller { actor: account_actor(state, account).await?, credential: Credential::ApiToken { token_id } });
+            let caller = Caller { actor: account_actor(state, account).await?, credential: Credential::ApiToken { token_id } };
+            state.remember_token_caller(hash, caller.clone(), std::time::Instant::now());
+            return Ok(caller);
         }
         if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) {
             let Some((caller, session)) = session_caller(state, token, now).await? else {

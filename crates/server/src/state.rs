@@ -59,7 +59,12 @@ struct Inner {
     /// Offers for full slots, briefly (see `api::bookings::alternatives_to`).
     #[allow(clippy::type_complexity)]
     alternatives: std::sync::Mutex<std::collections::HashMap<fitforall_core::booking::SlotId, (Vec<crate::api::bookings::SlotOffer>, std::time::Instant)>>,
+    /// Who each recently seen API token acts as (see [`AppState::cached_token_caller`]).
+    token_callers: std::sync::Mutex<std::collections::HashMap<String, (crate::caller::Caller, std::time::Instant)>>,
 }
+
+/// At most this many API tokens are remembered; beyond it the cache starts afresh.
+const MAX_CACHED_TOKEN_CALLERS: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -109,6 +114,7 @@ impl AppState {
                 message_sender,
                 booking: crate::booking_engine::BookingEngine::start(store_for_booking, booking_config),
                 alternatives: std::sync::Mutex::new(std::collections::HashMap::new()),
+                token_callers: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -172,6 +178,31 @@ impl AppState {
     }
 
     /// The sender of outbox messages.
+    /// The caller behind an API token (by its hash) when it was looked up less than
+    /// `refresh_interval_ms` ago: a program calling many times a second (a booking rush) costs the
+    /// store no query per request. This process forgets every entry when it revokes a token or
+    /// changes roles or accounts ([`AppState::forget_token_callers`]); another process's such change
+    /// is seen within `refresh_interval_ms`, as for every other write.
+    pub fn cached_token_caller(&self, token_hash: &str, now: std::time::Instant) -> Option<crate::caller::Caller> {
+        let ttl = std::time::Duration::from_millis(self.inner.config.refresh_interval_ms);
+        let cache = self.inner.token_callers.lock().expect("cache lock poisoned");
+        let (caller, seen_at) = cache.get(token_hash)?;
+        (now.saturating_duration_since(*seen_at) < ttl).then(|| caller.clone())
+    }
+
+    pub fn remember_token_caller(&self, token_hash: String, caller: crate::caller::Caller, now: std::time::Instant) {
+        let mut cache = self.inner.token_callers.lock().expect("cache lock poisoned");
+        if cache.len() >= MAX_CACHED_TOKEN_CALLERS {
+            cache.clear();
+        }
+        cache.insert(token_hash, (caller, now));
+    }
+
+    /// Called after this process revokes a token, changes a role or deletes an account.
+    pub fn forget_token_callers(&self) {
+        self.inner.token_callers.lock().expect("cache lock poisoned").clear();
+    }
+
     pub fn message_sender(&self) -> &dyn MessageSender {
         self.inner.message_sender.as_ref()
     }

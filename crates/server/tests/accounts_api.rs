@@ -250,6 +250,41 @@ async fn venue_policy_story(database: &TestDatabase) {
     assert!(entries[1].after_json.is_some() && entries[1].before_json.is_none(), "{label}");
 }
 
+/// A program acting with an API token keeps no role after it is revoked: the server remembers token
+/// callers briefly, and forgets them when it grants or revokes a role or revokes a token.
+async fn token_callers_follow_role_changes_at_once(database: &TestDatabase) {
+    let label = database.label;
+    let app = spawn_app(database).await;
+    let mut platform = Client::new(&app);
+    platform.bearer = Some(fitforall_server::testing::platform_admin_token(&app.state, "13800000020").await);
+    let mut owner = Client::new(&app);
+    let (status, body) =
+        owner.call(reqwest::Method::POST, "/api/v1/accounts", Some(json!({"phone": "13800000021", "password": "long password", "name": "x"}))).await;
+    assert_eq!(status, 201, "{label}: {body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    assert_eq!(owner.login("13800000021", "long password").await.0, 200, "{label}");
+    let (status, body) = owner.call(reqwest::Method::POST, "/api/v1/me/tokens", Some(json!({"name": "sync"}))).await;
+    assert_eq!(status, 201, "{label}: {body}");
+    let mut program = Client::new(&app);
+    program.bearer = body["token"].as_str().map(str::to_string);
+
+    let hangzhou = json!({"role": "region_admin", "scope": "3301"});
+    assert_eq!(program.call(reqwest::Method::POST, "/api/v1/venues", Some(venue("t1", "330106"))).await.0, 403, "{label}: a resident");
+    let (status, body) = platform.call(reqwest::Method::POST, &format!("/api/v1/accounts/{id}/roles"), Some(hangzhou.clone())).await;
+    assert!(status == 201 || status == 204, "{label}: {status} {body}");
+    assert_eq!(program.call(reqwest::Method::POST, "/api/v1/venues", Some(venue("t1", "330106"))).await.0, 201, "{label}: granted at once");
+    let (status, body) = platform.call(reqwest::Method::DELETE, &format!("/api/v1/accounts/{id}/roles"), Some(hangzhou)).await;
+    assert_eq!(status, 204, "{label}: {body}");
+    assert_eq!(program.call(reqwest::Method::POST, "/api/v1/venues", Some(venue("t2", "330106"))).await.0, 403, "{label}: revoked at once");
+}
+
+#[tokio::test]
+async fn token_callers_follow_role_changes_on_every_backend() {
+    for database in TestDatabase::all().await {
+        token_callers_follow_role_changes_at_once(&database).await;
+    }
+}
+
 #[tokio::test]
 async fn venue_writes_follow_the_policy_on_every_backend() {
     for database in TestDatabase::all().await {

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use fitforall_core::booking::{
     BookingRules, BookingRulesInput, BookingStatus, Closure, Ledger, PersonState, ResourceId, SlotId, SlotRule, SlotRuleInput, SlotSpec, SlotState,
     banned_until, no_show_lookback_days,
@@ -141,8 +141,6 @@ pub struct NewBooking {
 
 type ResourceRow = (String, String, String, String, String, String, String, bool, DateTime<Utc>, DateTime<Utc>);
 type SlotRow = (i64, String, String, String, String, String, i32, i32, i64, i64);
-/// A slot row followed by its resource's booking rules (JSON).
-type SlotWithRulesRow = (i64, String, String, String, String, String, i32, i32, i64, i64, String, bool);
 type BookingRow = (i64, String, i64, String, String, i64, String, i32, String, i64, bool, Option<String>, String, String, DateTime<Utc>, DateTime<Utc>);
 
 const RESOURCE_COLUMNS: &str = "province_code, id, venue_id, name, kind, slot_rules, booking_rules, real_name, created_at, updated_at";
@@ -234,6 +232,21 @@ fn rules_json(resource: &Resource) -> StoreResult<(String, String)> {
     Ok((slot_rules, booking_rules))
 }
 
+/// Binds `ids` (i64) as a comma-separated list, inside the caller's `IN (…)`.
+macro_rules! push_id_list {
+    ($query:expr, $ids:expr) => {{
+        let mut list = $query.separated(", ");
+        for id in $ids {
+            list.push_bind(id);
+        }
+    }};
+}
+
+fn parse_booking_rules(resource: &ResourceId, json: &str) -> StoreResult<BookingRules> {
+    let input: BookingRulesInput = serde_json::from_str(json).map_err(|error| StoreError::Corrupt(format!("booking rules of {resource}: {error}")))?;
+    input.parse().map_err(|errors| StoreError::Corrupt(format!("booking rules of {resource}: {errors:?}")))
+}
+
 fn not_found_resource(id: &ResourceId) -> StoreError {
     StoreError::NotFound(format!("resource {id}"))
 }
@@ -245,6 +258,28 @@ fn released_per_slot(rows: Vec<(i64, i32)>) -> BTreeMap<i64, i32> {
         *per_slot.entry(slot).or_insert(0) += places;
     }
     per_slot
+}
+
+/// Inside a write transaction: adds `places` (a map slot id → places, negative to give back) to each
+/// slot's `taken` in one statement; when `guarded`, only where the result stays within capacity.
+/// Evaluates to the number of slots updated (the caller compares it with the map's length).
+macro_rules! change_taken_in {
+    ($tx:ident, $places:expr, $guarded:expr) => {{
+        let mut updated = 0u64;
+        let entries: Vec<(i64, i64)> = $places.iter().map(|(slot, places)| (*slot, *places)).collect();
+        for chunk in entries.chunks(INSERT_CHUNK_ROWS) {
+            let mut update = sqlx::QueryBuilder::new("UPDATE slots SET taken = slots.taken + v.column2 FROM (");
+            update.push_values(chunk, |mut row, (slot, places)| {
+                row.push_bind(*slot).push_bind(*places);
+            });
+            update.push(") AS v WHERE slots.id = v.column1");
+            if $guarded {
+                update.push(" AND slots.taken + v.column2 <= slots.capacity");
+            }
+            updated += update.build().execute(&mut *$tx).await?.rows_affected();
+        }
+        updated
+    }};
 }
 
 /// Inside a write transaction: marks the holds that have run out as expired (those of `slots`, or
@@ -265,9 +300,8 @@ macro_rules! expire_holds_in {
         update.push(" RETURNING slot_id, places");
         let rows: Vec<(i64, i32)> = update.build_query_as().fetch_all(&mut *$tx).await?;
         let expired = rows.len();
-        for (slot, places) in released_per_slot(rows) {
-            sqlx::query("UPDATE slots SET taken = taken - $1 WHERE id = $2").bind(places).bind(slot).execute(&mut *$tx).await?;
-        }
+        let released: BTreeMap<i64, i64> = released_per_slot(rows).into_iter().map(|(slot, places)| (slot, -i64::from(places))).collect();
+        change_taken_in!($tx, released, false);
         expired
     }};
 }
@@ -523,50 +557,63 @@ impl Store {
         let lock = if self.kind() == BackendKind::Postgres { " FOR UPDATE" } else { "" };
         let defaults = BookingRules::default();
         let lookback = now - Duration::days(no_show_lookback_days(&defaults));
-        let inserted: Vec<BookingRow> = dispatch!(self, |pool, begin| {
+        // The bookings are answered from memory: stored timestamps keep microseconds on both backends.
+        let now_utc = now_utc.trunc_subsecs(6);
+        let inserted: Vec<Booking> = dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
 
-            let mut select = sqlx::QueryBuilder::new(
-                "SELECT s.id, s.province_code, s.resource_id, s.venue_id, s.starts_at, s.ends_at, s.capacity, s.taken, s.price_fen, s.reduced_price_fen, r.booking_rules, r.real_name
-                 FROM slots s JOIN resources r ON r.province_code = s.province_code AND r.id = s.resource_id WHERE s.id IN (",
-            );
-            let mut list = select.separated(", ");
-            for id in &slot_ids {
-                list.push_bind(*id);
-            }
-            select.push(") ORDER BY s.id");
-            if !lock.is_empty() {
-                select.push(" FOR UPDATE OF s");
-            }
-            let slot_rows: Vec<SlotWithRulesRow> = select.build_query_as().fetch_all(&mut *tx).await?;
+            let mut select = sqlx::QueryBuilder::new(format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ("));
+            push_id_list!(select, slot_ids.iter().copied());
+            select.push(") ORDER BY id").push(lock);
+            let slot_rows: Vec<SlotRow> = select.build_query_as().fetch_all(&mut *tx).await?;
+            let slots: Vec<Slot> = slot_rows.into_iter().map(slot_from_row).collect::<StoreResult<_>>()?;
 
-            let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id, id_number_hash IS NOT NULL FROM accounts WHERE id IN (");
-            let mut list = lock_accounts.separated(", ");
-            for id in &accounts {
-                list.push_bind(*id);
+            // The rules of the slots' resources, once per resource (a batch holds few).
+            let resource_ids: BTreeSet<&str> = slots.iter().map(|slot| slot.resource.as_str()).collect();
+            let mut resource_rows: Vec<(String, String, bool)> = Vec::new();
+            if !resource_ids.is_empty() {
+                let mut select = sqlx::QueryBuilder::new("SELECT id, booking_rules, real_name FROM resources WHERE id IN (");
+                let mut list = select.separated(", ");
+                for id in &resource_ids {
+                    list.push_bind(id.to_string());
+                }
+                select.push(")");
+                resource_rows = select.build_query_as().fetch_all(&mut *tx).await?;
             }
-            lock_accounts.push(") ORDER BY id").push(lock);
-            let identities: Vec<(i64, bool)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
+            let mut resource_rules: HashMap<String, (BookingRules, bool)> = HashMap::with_capacity(resource_rows.len());
+            for (id, json, real_name) in resource_rows {
+                let rules = parse_booking_rules(&ResourceId::parse(&id).map_err(|error| StoreError::Corrupt(format!("resource id {id:?}: {error}")))?, &json)?;
+                resource_rules.insert(id, (rules, real_name));
+            }
 
-            let mut state = BatchState {
-                verified_accounts: identities.into_iter().filter(|(_, verified)| *verified).map(|(id, _)| AccountId::new(id)).collect(),
-                ..BatchState::default()
-            };
+            // The people: on PostgreSQL their rows are locked, so that their quotas are counted under
+            // a lock by one process at a time; SQLite's writer is alone anyway. Whether they recorded
+            // their identity number matters only for real-name (实名制) slots.
+            let any_real_name = resource_rules.values().any(|(_, real_name)| *real_name);
+            let mut verified_accounts = HashSet::new();
+            if !lock.is_empty() || any_real_name {
+                let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id, id_number_hash IS NOT NULL FROM accounts WHERE id IN (");
+                push_id_list!(lock_accounts, accounts.iter().copied());
+                lock_accounts.push(") ORDER BY id").push(lock);
+                let identities: Vec<(i64, bool)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
+                verified_accounts = identities.into_iter().filter(|(_, verified)| *verified).map(|(id, _)| AccountId::new(id)).collect();
+            }
+
+            let mut state = BatchState { verified_accounts, ..BatchState::default() };
             let mut first_date: Option<NaiveDate> = None;
             let mut last_date: Option<NaiveDate> = None;
-            for (id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen, booking_rules, real_name) in slot_rows {
-                let slot = slot_from_row((id, province, resource, venue, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen))?;
-                let input: BookingRulesInput =
-                    serde_json::from_str(&booking_rules).map_err(|error| StoreError::Corrupt(format!("booking rules of {}: {error}", slot.resource)))?;
-                let rules = input.parse().map_err(|errors| StoreError::Corrupt(format!("booking rules of {}: {errors:?}", slot.resource)))?;
+            for slot in slots {
+                let Some((rules, real_name)) = resource_rules.get(slot.resource.as_str()) else {
+                    return Err(StoreError::Corrupt(format!("slot {} belongs to resource {}, which does not exist", slot.id, slot.resource)));
+                };
                 let date = slot.start.date();
                 first_date = Some(first_date.map_or(date, |first| first.min(date)));
                 last_date = Some(last_date.map_or(date, |last| last.max(date)));
-                state.rules.insert(slot.id, rules);
+                state.rules.insert(slot.id, rules.clone());
                 state.resources.insert(slot.id, slot.resource.clone());
                 state.provinces.insert(slot.id, slot.province.clone());
-                if real_name {
+                if *real_name {
                     state.real_name_slots.insert(slot.id);
                 }
                 state.ledger.insert_slot(SlotState {
@@ -581,60 +628,45 @@ impl Store {
                 });
             }
 
+            // One read of the batch's people's bookings gives their quota counts (active bookings in
+            // the whole ISO weeks around the batch's dates), the batch's slots they already hold, and
+            // their recent no-shows (bans). It walks `bookings_account_date`.
             let mut persons: HashMap<AccountId, PersonState> = accounts.iter().map(|id| (AccountId::new(*id), PersonState::default())).collect();
-            if let (Some(first), Some(last)) = (first_date, last_date) {
-                // Whole ISO weeks around the batch's dates, for the weekly quota.
-                let from = first - Duration::days(7);
-                let to = last + Duration::days(7);
-                let mut counts = sqlx::QueryBuilder::new(
-                    "SELECT account_id, venue_id, slot_date, COUNT(*) FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in') AND slot_date >= ",
-                );
-                counts.push_bind(from.to_string()).push(" AND slot_date <= ").push_bind(to.to_string()).push(" AND account_id IN (");
-                let mut list = counts.separated(", ");
-                for id in &accounts {
-                    list.push_bind(*id);
-                }
-                counts.push(") GROUP BY account_id, venue_id, slot_date");
-                let rows: Vec<(i64, String, String, i64)> = counts.build_query_as().fetch_all(&mut *tx).await?;
-                for (account, venue, date, count) in rows {
-                    let venue = VenueId::parse(&venue).map_err(|error| StoreError::Corrupt(format!("booking venue: {error}")))?;
-                    let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("slot date {date:?}")))?;
-                    let person = persons.entry(AccountId::new(account)).or_default();
-                    for _ in 0..count {
-                        person.count(&venue, date);
+            let today = now.date();
+            let quota_from = first_date.map(|first| first - Duration::days(7));
+            let quota_to = last_date.map(|last| last + Duration::days(7));
+            let read_from = quota_from.map_or(lookback.date(), |from| from.min(lookback.date()));
+            let read_to = quota_to.map_or(today, |to| to.max(today));
+            let mut history = sqlx::QueryBuilder::new(
+                "SELECT account_id, venue_id, slot_date, slot_id, slot_start, status FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in', 'no_show') AND slot_date >= ",
+            );
+            history.push_bind(read_from.to_string()).push(" AND slot_date <= ").push_bind(read_to.to_string()).push(" AND account_id IN (");
+            push_id_list!(history, accounts.iter().copied());
+            history.push(")");
+            let rows: Vec<(i64, String, String, i64, String, String)> = history.build_query_as().fetch_all(&mut *tx).await?;
+            let mut no_show_starts: HashMap<AccountId, Vec<NaiveDateTime>> = HashMap::new();
+            for (account, venue, date, slot, start, status) in rows {
+                let account = AccountId::new(account);
+                if status == BookingStatus::NoShow.as_str() {
+                    let start = parse_local(&start)?;
+                    if start >= lookback {
+                        no_show_starts.entry(account).or_default().push(start);
                     }
+                    continue;
+                }
+                let slot = SlotId::new(slot);
+                let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("slot date {date:?}")))?;
+                let person = persons.entry(account).or_default();
+                if state.ledger.slot(slot).is_some() {
+                    person.held_slots.insert(slot);
+                }
+                if quota_from.is_some_and(|from| date >= from) && quota_to.is_some_and(|to| date <= to) {
+                    let venue = VenueId::parse(&venue).map_err(|error| StoreError::Corrupt(format!("booking venue: {error}")))?;
+                    person.count(&venue, date);
                 }
             }
-            let mut no_shows = sqlx::QueryBuilder::new("SELECT account_id, slot_start FROM bookings WHERE status = 'no_show' AND slot_start >= ");
-            no_shows.push_bind(local_text(lookback)).push(" AND account_id IN (");
-            let mut list = no_shows.separated(", ");
-            for id in &accounts {
-                list.push_bind(*id);
-            }
-            no_shows.push(")");
-            let rows: Vec<(i64, String)> = no_shows.build_query_as().fetch_all(&mut *tx).await?;
-            let mut starts: HashMap<AccountId, Vec<NaiveDateTime>> = HashMap::new();
-            for (account, start) in rows {
-                starts.entry(AccountId::new(account)).or_default().push(parse_local(&start)?);
-            }
-            for (account, starts) in starts {
+            for (account, starts) in no_show_starts {
                 persons.entry(account).or_default().banned_until = banned_until(&starts, &defaults, now);
-            }
-            let mut held =
-                sqlx::QueryBuilder::new("SELECT account_id, slot_id FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in') AND account_id IN (");
-            let mut list = held.separated(", ");
-            for id in &accounts {
-                list.push_bind(*id);
-            }
-            held.push(") AND slot_id IN (");
-            let mut list = held.separated(", ");
-            for id in &slot_ids {
-                list.push_bind(*id);
-            }
-            held.push(")");
-            let rows: Vec<(i64, i64)> = held.build_query_as().fetch_all(&mut *tx).await?;
-            for (account, slot) in rows {
-                persons.entry(AccountId::new(account)).or_default().held_slots.insert(SlotId::new(slot));
             }
             for (account, person) in persons {
                 state.ledger.insert_person(account, person);
@@ -657,23 +689,46 @@ impl Store {
 
             let decided = decide(&mut state);
             let mut added: BTreeMap<i64, i64> = BTreeMap::new();
-            let mut inserted = Vec::with_capacity(decided.len());
-            for chunk in decided.chunks(INSERT_CHUNK_ROWS / 2) {
+            let mut inserted: Vec<Booking> = Vec::with_capacity(decided.len());
+            for booking in &decided {
+                let Some(slot) = state.ledger.slot(booking.slot) else {
+                    return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
+                };
+                let Some(resource) = state.resources.get(&booking.slot) else {
+                    return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
+                };
+                inserted.push(Booking {
+                    id: booking.id,
+                    province: slot_province(&state, booking.slot),
+                    slot: booking.slot,
+                    resource: resource.clone(),
+                    venue: slot.venue.clone(),
+                    account: booking.account,
+                    slot_start: slot.start,
+                    places: booking.places,
+                    status: booking.status,
+                    total_fen: booking.total_fen,
+                    reduced: booking.reduced,
+                    expires_at: booking.expires_at,
+                    idempotency_key: booking.idempotency_key.clone(),
+                    request_hash: booking.request_hash.clone(),
+                    created_at: now_utc,
+                    updated_at: now_utc,
+                });
+                if booking.status.holds_place() {
+                    *added.entry(booking.slot.as_i64()).or_insert(0) += i64::from(booking.places);
+                }
+            }
+            for chunk in inserted.chunks(INSERT_CHUNK_ROWS / 2) {
                 let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}, slot_date) "));
-                let mut missing_slot = None;
                 insert.push_values(chunk, |mut row, booking| {
-                    let Some(slot) = state.ledger.slot(booking.slot) else {
-                        missing_slot = Some(booking.slot);
-                        return;
-                    };
-                    let province = slot_province(&state, booking.slot);
                     row.push_bind(booking.id)
-                        .push_bind(province)
+                        .push_bind(booking.province.clone())
                         .push_bind(booking.slot.as_i64())
-                        .push_bind(state.resources.get(&booking.slot).map(|resource| resource.as_str().to_string()).unwrap_or_default())
-                        .push_bind(slot.venue.as_str().to_string())
+                        .push_bind(booking.resource.as_str().to_string())
+                        .push_bind(booking.venue.as_str().to_string())
                         .push_bind(booking.account.as_i64())
-                        .push_bind(local_text(slot.start))
+                        .push_bind(local_text(booking.slot_start))
                         .push_bind(i32::try_from(booking.places).unwrap_or(i32::MAX))
                         .push_bind(booking.status.as_str())
                         .push_bind(booking.total_fen)
@@ -681,40 +736,29 @@ impl Store {
                         .push_bind(booking.expires_at.map(local_text))
                         .push_bind(booking.idempotency_key.clone())
                         .push_bind(booking.request_hash.clone())
-                        .push_bind(now_utc)
-                        .push_bind(now_utc)
-                        .push_bind(slot.start.date().to_string());
+                        .push_bind(booking.created_at)
+                        .push_bind(booking.updated_at)
+                        .push_bind(booking.slot_start.date().to_string());
                 });
-                if let Some(slot) = missing_slot {
-                    return Err(StoreError::Conflict(format!("the decision booked slot {slot}, which the batch did not load")));
-                }
-                insert.push(format!(" RETURNING {BOOKING_COLUMNS}").as_str());
-                let rows: Vec<BookingRow> = insert.build_query_as().fetch_all(&mut *tx).await.map_err(|error| match &error {
+                insert.build().execute(&mut *tx).await.map_err(|error| match &error {
                     sqlx::Error::Database(database) if database.is_unique_violation() => {
                         StoreError::Conflict("an idempotency key of the batch was used at the same moment by another request".into())
                     }
                     _ => StoreError::Database(error),
                 })?;
-                inserted.extend(rows);
-                for booking in chunk.iter().filter(|booking| booking.status.holds_place()) {
-                    *added.entry(booking.slot.as_i64()).or_insert(0) += i64::from(booking.places);
-                }
             }
-            for (slot, places) in &added {
-                let updated = sqlx::query("UPDATE slots SET taken = taken + $1 WHERE id = $2 AND taken + $1 <= capacity")
-                    .bind(i32::try_from(*places).unwrap_or(i32::MAX))
-                    .bind(*slot)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if updated != 1 {
-                    return Err(StoreError::Conflict(format!("slot {slot} would go over capacity; nothing of the batch was written")));
-                }
+            let wanted = added.len() as u64;
+            let updated = change_taken_in!(tx, added, true);
+            if updated != wanted {
+                return Err(StoreError::Conflict(format!(
+                    "{} of the batch's slots would go over capacity; nothing of the batch was written",
+                    wanted - updated
+                )));
             }
             tx.commit().await?;
             inserted
         });
-        inserted.into_iter().map(booking_from_row).collect()
+        Ok(inserted)
     }
 
     pub async fn booking(&self, id: i64) -> StoreResult<Booking> {

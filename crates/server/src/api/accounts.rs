@@ -425,6 +425,13 @@ pub async fn tokens_of(state: &AppState, id: AccountId) -> Result<Vec<TokenView>
 pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(token_id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = own_account(&caller)?;
     let token_id: i64 = token_id.parse().map_err(|_| ApiError::invalid_parameter("id", format!("expected a token id, got {token_id:?}")))?;
-    state.store().revoke_api_token(id, token_id, Utc::now()).await?;
+    revoke_own_token(&state, id, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes one of `owner`'s tokens (API and the tokens page); this process stops accepting it at once.
+pub async fn revoke_own_token(state: &AppState, owner: AccountId, token_id: i64) -> Result<(), StoreError> {
+    state.store().revoke_api_token(owner, token_id, Utc::now()).await?;
+    state.forget_token_callers();
+    Ok(())
 }

@@ -105,11 +105,13 @@ pub async fn change_role(state: &AppState, caller: &Caller, account: AccountId, 
         RoleChange::Grant => {
             caller.require(&Action::GrantRole { role: role.clone(), scope_region: region })?;
             state.store().grant_role(crate::auth::new_id(), account, &role, by, Utc::now()).await?;
+            state.forget_token_callers();
             audit_role_change(state, caller, "grant_role", account, &role, region).await
         }
         RoleChange::Revoke => {
             caller.require(&Action::RevokeRole { role: role.clone(), scope_region: region })?;
             state.store().revoke_role(account, &role, by, Utc::now()).await?;
+            state.forget_token_callers();
             audit_role_change(state, caller, "revoke_role", account, &role, region).await
         }
     }

@@ -222,7 +222,7 @@ pub async fn delete_own_account(state: &AppState, caller: &Caller, password: Str
     check_own_password(state, &account, password, "password").await?;
     let now = Utc::now();
     match state.store().delete_account(id, now).await {
-        Ok(()) => {}
+        Ok(()) => state.forget_token_callers(),
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

@@ -570,7 +570,7 @@ pub async fn token_revoke_submit(State(state): State<AppState>, Path(token_id): 
     let Ok(token_id) = token_id.parse::<i64>() else {
         return render_error_page(ApiError::invalid_parameter("id", format!("expected a token id, got {token_id:?}")), &page);
     };
-    match state.store().revoke_api_token(id, token_id, chrono::Utc::now()).await {
+    match crate::api::accounts::revoke_own_token(&state, id, token_id).await {
         Ok(()) => page.redirect("/account/tokens"),
         Err(error) => render_error_page(error.into(), &page),
     }
