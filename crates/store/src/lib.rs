@@ -88,6 +88,8 @@ mod booking;
 pub use booking::*;
 mod booking_admin;
 pub use booking_admin::*;
+mod fitness;
+pub use fitness::*;
 
 /// What an upsert did, row by row: re-importing the same data gives `unchanged == total`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
