@@ -28,6 +28,8 @@ pub enum BenchCommand {
     /// The booking rush: N residents book S slots of P places at once, batched engine vs one
     /// transaction per request, over HTTP (K server processes) and in-process.
     Rush(crate::bench_rush::RushArgs),
+    /// The batch scorer (`fitforall score`) against parse-only on the same generated file.
+    Score(crate::bench_score::ScoreBenchArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -63,6 +65,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Search(args) => search(args).await,
         BenchCommand::Rush(args) => crate::bench_rush::run(args).await,
+        BenchCommand::Score(args) => crate::bench_score::run(args),
     }
 }
 

@@ -8,10 +8,12 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod bench;
 mod bench_rush;
+mod bench_score;
 mod demo;
 mod demo_data;
 mod import;
 mod indicators;
+mod score;
 mod settings;
 
 #[derive(Parser)]
@@ -72,6 +74,9 @@ enum Command {
         #[command(subcommand)]
         which: admin::AdminCommand,
     },
+    /// Score a CSV of fitness test records against a standard (streaming, all cores); bad rows go to
+    /// OUTPUT.errors.csv.
+    Score(score::ScoreArgs),
     /// Benchmarks (results go to BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
             Command::Import { what } => import::run(what, &file).await,
             Command::Indicators { which } => indicators::run(which, &file).await,
             Command::Admin { which } => admin::run(which, &file).await,
+            Command::Score(args) => score::run(args),
             Command::Bench { which } => bench::run(which).await,
         }
     });

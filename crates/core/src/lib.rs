@@ -3,10 +3,12 @@
 
 pub mod booking;
 pub mod catalog;
+pub mod fitness;
 pub mod geo;
 pub mod hours;
 pub mod identity;
 pub mod indicator;
+pub mod pass_rate;
 pub mod phone;
 pub mod policy;
 pub mod region;

@@ -1,0 +1,307 @@
+//! Exact decimal values for fitness measurements: `Dec` is a fixed-point number in thousandths,
+//! parsed straight from the decimal text (never through a binary float), and the BMI computed from
+//! it with integer arithmetic, rounded to 0.1 half-up.
+
+use std::fmt;
+
+/// A decimal number with at most three decimal places, held exactly as thousandths.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Dec(i64);
+
+/// Why a text is not a `Dec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecError {
+    #[error("empty")]
+    Empty,
+    #[error("expected a number")]
+    NotANumber,
+    #[error("more than 3 decimal places")]
+    TooManyDecimals,
+    #[error("number too large")]
+    TooLarge,
+}
+
+/// Integer digits accepted before the decimal point (keeps every value far from `i64` overflow).
+const MAX_INTEGER_DIGITS: usize = 12;
+
+impl Dec {
+    pub const SCALE: i64 = 1000;
+    pub const ZERO: Dec = Dec(0);
+
+    pub const fn from_milli(milli: i64) -> Dec {
+        Dec(milli)
+    }
+
+    pub const fn from_int(units: i64) -> Dec {
+        Dec(units * Self::SCALE)
+    }
+
+    /// The value in thousandths.
+    pub const fn milli(self) -> i64 {
+        self.0
+    }
+
+    pub const fn is_integer(self) -> bool {
+        self.0 % Self::SCALE == 0
+    }
+
+    pub const fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    /// Decimal places needed to write the value exactly (0 to 3).
+    pub const fn decimals(self) -> u8 {
+        if self.0 % 1000 == 0 {
+            0
+        } else if self.0 % 100 == 0 {
+            1
+        } else if self.0 % 10 == 0 {
+            2
+        } else {
+            3
+        }
+    }
+
+    /// One unit in the last of `decimals` places: 1, 0.1, 0.01 or 0.001.
+    pub const fn step(decimals: u8) -> Dec {
+        match decimals {
+            0 => Dec(1000),
+            1 => Dec(100),
+            2 => Dec(10),
+            _ => Dec(1),
+        }
+    }
+
+    pub const fn saturating_add(self, other: Dec) -> Dec {
+        Dec(self.0.saturating_add(other.0))
+    }
+
+    pub const fn saturating_sub(self, other: Dec) -> Dec {
+        Dec(self.0.saturating_sub(other.0))
+    }
+
+    pub fn parse(text: &str) -> Result<Dec, DecError> {
+        Self::parse_bytes(text.as_bytes())
+    }
+
+    /// Parses `[+-]digits[.digits]` with surrounding spaces allowed; at most 3 decimal places
+    /// (trailing zeros beyond them are accepted: `1.2500`).
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Dec, DecError> {
+        let bytes = trim(bytes);
+        if bytes.is_empty() {
+            return Err(DecError::Empty);
+        }
+        let (negative, digits) = match bytes[0] {
+            b'-' => (true, &bytes[1..]),
+            b'+' => (false, &bytes[1..]),
+            _ => (false, bytes),
+        };
+        let (integer, fraction) = match digits.iter().position(|&b| b == b'.') {
+            Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
+            None => (digits, None),
+        };
+        if integer.is_empty() && fraction.is_none_or(|f| f.is_empty()) {
+            return Err(DecError::NotANumber);
+        }
+        let mut value: i64 = 0;
+        let mut significant = 0usize;
+        for &b in integer {
+            if !b.is_ascii_digit() {
+                return Err(DecError::NotANumber);
+            }
+            if value != 0 || b != b'0' {
+                significant += 1;
+            }
+            value = value * 10 + i64::from(b - b'0');
+        }
+        if significant > MAX_INTEGER_DIGITS {
+            return Err(DecError::TooLarge);
+        }
+        value *= Self::SCALE;
+        if let Some(fraction) = fraction {
+            let mut place = 100;
+            for (index, &b) in fraction.iter().enumerate() {
+                if !b.is_ascii_digit() {
+                    return Err(DecError::NotANumber);
+                }
+                if index < 3 {
+                    value += i64::from(b - b'0') * place;
+                    place /= 10;
+                } else if b != b'0' {
+                    return Err(DecError::TooManyDecimals);
+                }
+            }
+        }
+        Ok(Dec(if negative { -value } else { value }))
+    }
+
+    /// Appends the value with exactly `decimals` places (0 to 3), truncating nothing: callers pass at
+    /// least `self.decimals()`, or accept that further digits are cut.
+    pub fn write_fixed(self, decimals: u8, out: &mut Vec<u8>) {
+        let mut milli = self.0;
+        if milli < 0 {
+            out.push(b'-');
+            milli = -milli;
+        }
+        write_u64(out, (milli / Self::SCALE) as u64);
+        if decimals > 0 {
+            out.push(b'.');
+            let fraction = milli % Self::SCALE;
+            let digits = [(fraction / 100) as u8, (fraction / 10 % 10) as u8, (fraction % 10) as u8];
+            for digit in &digits[..usize::from(decimals.min(3))] {
+                out.push(b'0' + digit);
+            }
+        }
+    }
+
+    /// Appends the shortest exact form: `220`, `8.5`, `-0.8`, `0.395`.
+    pub fn write_exact(self, out: &mut Vec<u8>) {
+        self.write_fixed(self.decimals(), out);
+    }
+
+    /// The text with exactly `decimals` places (see `write_fixed`).
+    pub fn to_fixed(self, decimals: u8) -> String {
+        let mut out = Vec::with_capacity(16);
+        self.write_fixed(decimals, &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Dec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_fixed(self.decimals()))
+    }
+}
+
+impl fmt::Debug for Dec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Trims ASCII spaces, tabs and carriage returns (the '\r' of a CRLF line).
+pub(crate) fn trim(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b'\r', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// Appends the decimal digits of `value`.
+pub fn write_u64(out: &mut Vec<u8>, mut value: u64) {
+    let mut buffer = [0u8; 20];
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buffer[start..]);
+}
+
+/// BMI = weight_kg / height_m², rounded to 0.1 half-up on the exact quotient: 18.15 → 18.2, never
+/// 18.1 through a binary approximation. `None` when the height is not positive or the weight negative.
+pub fn bmi(weight_kg: Dec, height_cm: Dec) -> Option<Dec> {
+    if height_cm.0 <= 0 || weight_kg.0 < 0 {
+        return None;
+    }
+    // weight = w/1000 kg, height = h/1000 cm = h/100000 m → BMI = w·10^7 / h²; tenths = w·10^8 / h²,
+    // half-up: (2·num + den) / (2·den). In u64 when it fits (every plausible record), else u128.
+    let (w, h) = (weight_kg.0 as u64, height_cm.0 as u64);
+    let tenths = match (w.checked_mul(200_000_000), h.checked_mul(h)) {
+        (Some(twice_numerator), Some(denominator)) if denominator < 1 << 62 && twice_numerator < 1 << 62 => (twice_numerator + denominator) / (2 * denominator),
+        _ => {
+            let (numerator, denominator) = (u128::from(w) * 100_000_000, u128::from(h) * u128::from(h));
+            u64::try_from((2 * numerator + denominator) / (2 * denominator)).ok()?
+        }
+    };
+    i64::try_from(tenths).ok().and_then(|tenths| tenths.checked_mul(100)).map(Dec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expect: &str) {
+        let actual = match Dec::parse(input) {
+            Ok(value) => format!("{value} ({})", value.milli()),
+            Err(error) => format!("error: {error}"),
+        };
+        assert_eq!(actual, expect, "input {input:?}");
+    }
+
+    #[test]
+    fn parse_and_display() {
+        check("0", "0 (0)");
+        check("18.15", "18.15 (18150)");
+        check("  7.5 ", "7.5 (7500)");
+        check("7.5\r", "7.5 (7500)");
+        check("-0.8", "-0.8 (-800)");
+        check("+3", "3 (3000)");
+        check(".5", "0.5 (500)");
+        check("5.", "5 (5000)");
+        check("0.395", "0.395 (395)");
+        check("1.2500", "1.25 (1250)");
+        check("000012", "12 (12000)");
+        check("999999999999", "999999999999 (999999999999000)");
+        check("1.2345", "error: more than 3 decimal places");
+        check("1000000000000", "error: number too large");
+        check("", "error: empty");
+        check("   ", "error: empty");
+        check("-", "error: expected a number");
+        check(".", "error: expected a number");
+        check("1e3", "error: expected a number");
+        check("1,5", "error: expected a number");
+        check("abc", "error: expected a number");
+        check("1.2.3", "error: expected a number");
+        check("--1", "error: expected a number");
+        check("NaN", "error: expected a number");
+    }
+
+    fn check_fixed(milli: i64, decimals: u8, expect: &str) {
+        assert_eq!(Dec::from_milli(milli).to_fixed(decimals), expect, "{milli} with {decimals} decimals");
+    }
+
+    #[test]
+    fn fixed_forms() {
+        check_fixed(18200, 1, "18.2");
+        check_fixed(90000, 2, "90.00");
+        check_fixed(89950, 2, "89.95");
+        check_fixed(-800, 1, "-0.8");
+        check_fixed(0, 0, "0");
+        check_fixed(5, 3, "0.005");
+        check_fixed(1234, 0, "1");
+    }
+
+    fn check_bmi(weight_kg: &str, height_cm: &str, expect: &str) {
+        let actual = bmi(Dec::parse(weight_kg).unwrap(), Dec::parse(height_cm).unwrap()).map(|b| b.to_fixed(1)).unwrap_or_else(|| "none".into());
+        assert_eq!(actual, expect, "{weight_kg} kg, {height_cm} cm");
+    }
+
+    #[test]
+    fn bmi_rounds_half_up_exactly() {
+        // 18.15 exactly: 18.15 × 2² = 72.6 kg at 200 cm; as binary floats 72.6 / 4 = 18.149999… → 18.1.
+        check_bmi("72.6", "200", "18.2");
+        check_bmi("72.599", "200", "18.1"); // 18.14975
+        check_bmi("72.601", "200", "18.2");
+        check_bmi("18.15", "100", "18.2");
+        check_bmi("18.149", "100", "18.1");
+        check_bmi("24.05", "100", "24.1"); // 24.05 → 24.1 (banker's rounding would give 24.0)
+        check_bmi("24.25", "100", "24.3"); // banker's rounding would give 24.2
+        check_bmi("13.45", "100", "13.5");
+        check_bmi("50", "160", "19.5"); // 19.53125
+        check_bmi("70", "175", "22.9"); // 22.857…
+        check_bmi("0", "170", "0.0");
+        check_bmi("50", "0", "none");
+        check_bmi("50", "-170", "none");
+        check_bmi("-5", "170", "none");
+        check_bmi("999999999999", "0.001", "none"); // too large for a Dec
+        check_bmi("999999999", "1", "9999999990000.0"); // beyond u64 intermediates: the u128 path
+    }
+}
