@@ -283,6 +283,10 @@ pub enum Action {
     RecordFitnessResult {
         station: StationId,
     },
+    /// Create testing stations in `region` (issue 5).
+    ManageStations {
+        region: RegionCode,
+    },
     /// Indicator detail of a region (small cells, trends, county evaluation); public summaries are
     /// [`Action::ReadPublic`].
     ViewIndicatorDetail {
@@ -310,6 +314,7 @@ impl Action {
             Action::RevokeRole { .. } => "revoke_role",
             Action::ViewAuditLog { .. } => "view_audit_log",
             Action::RecordFitnessResult { .. } => "record_fitness_result",
+            Action::ManageStations { .. } => "manage_stations",
             Action::ViewIndicatorDetail { .. } => "view_indicator_detail",
         }
     }
@@ -338,6 +343,7 @@ impl Action {
             Action::ViewAuditLog { region: Some(region) } => format!("view the audit log of {}", region.short()),
             Action::ViewAuditLog { region: None } => "view the whole audit log".to_string(),
             Action::RecordFitnessResult { station } => format!("record fitness results at station {station}"),
+            Action::ManageStations { region } => format!("manage testing stations in {}", region.short()),
             Action::ViewIndicatorDetail { region } => format!("view indicator details of {}", region.short()),
         }
     }
@@ -402,9 +408,11 @@ fn role_verdict(role: &Role, action: &Action) -> Verdict {
     match action {
         // Decided in `authorize` before roles are consulted.
         Action::ReadPublic | Action::ManageOwnAccount { .. } | Action::MakeBooking => Verdict::NotApplicable,
-        Action::CreateVenue { region } | Action::DeleteVenue { region, .. } | Action::ImportVenues { region } | Action::ViewIndicatorDetail { region } => {
-            region_admin_over(role, &[*region])
-        }
+        Action::CreateVenue { region }
+        | Action::DeleteVenue { region, .. }
+        | Action::ImportVenues { region }
+        | Action::ViewIndicatorDetail { region }
+        | Action::ManageStations { region } => region_admin_over(role, &[*region]),
         Action::UpdateVenue { venue, region, new_region } => {
             let moved_to = new_region.filter(|new_region| new_region != region);
             match role {
@@ -496,9 +504,11 @@ fn who_else_may(action: &Action) -> Option<String> {
     match action {
         Action::ReadPublic | Action::MakeBooking => Some("a logged-in account".to_string()),
         Action::ManageOwnAccount { account } => Some(format!("account {account}")),
-        Action::CreateVenue { region } | Action::DeleteVenue { region, .. } | Action::ImportVenues { region } | Action::ViewIndicatorDetail { region } => {
-            Some(region_admin_of(region))
-        }
+        Action::CreateVenue { region }
+        | Action::DeleteVenue { region, .. }
+        | Action::ImportVenues { region }
+        | Action::ViewIndicatorDetail { region }
+        | Action::ManageStations { region } => Some(region_admin_of(region)),
         Action::ViewAccounts { region: Some(region) } | Action::ViewAuditLog { region: Some(region) } => Some(region_admin_of(region)),
         Action::ViewAccounts { region: None } | Action::ViewAuditLog { region: None } | Action::ImportReferenceData => None,
         Action::UpdateVenue { venue, region, .. } | Action::ViewVenueUsage { venue, region } | Action::ManageBookableResources { venue, region } => {
@@ -638,6 +648,8 @@ mod tests {
         check(Action::ViewIndicatorDetail { region: code("33") }, "anon:401 res:403 opA:403 opB:403 staff:403 hz:403 nb:403 zj:ok xh:403 plat:ok");
         check(Action::RecordFitnessResult { station: station("station-1") }, "anon:401 res:403 opA:403 opB:403 staff:ok hz:403 nb:403 zj:403 xh:403 plat:ok");
         check(Action::RecordFitnessResult { station: station("station-2") }, "anon:401 res:403 opA:403 opB:403 staff:403 hz:403 nb:403 zj:403 xh:403 plat:ok");
+        check(Action::ManageStations { region: code("330106") }, "anon:401 res:403 opA:403 opB:403 staff:403 hz:ok nb:403 zj:ok xh:ok plat:ok");
+        check(Action::ManageStations { region: code("3302") }, "anon:401 res:403 opA:403 opB:403 staff:403 hz:403 nb:ok zj:ok xh:403 plat:ok");
     }
 
     #[test]

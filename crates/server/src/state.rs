@@ -60,6 +60,8 @@ struct Inner {
     #[allow(clippy::type_complexity)]
     alternatives: std::sync::Mutex<std::collections::HashMap<fitforall_core::booking::SlotId, (Vec<crate::api::bookings::SlotOffer>, std::time::Instant)>>,
     /// Who each recently seen API token acts as (see [`AppState::cached_token_caller`]).
+    /// The fitness standards results are scored against (`core::fitness::shipped`).
+    standards: fitforall_core::fitness::StandardSet,
     token_callers: std::sync::Mutex<std::collections::HashMap<String, (crate::caller::Caller, std::time::Instant)>>,
 }
 
@@ -87,6 +89,8 @@ impl AppState {
     pub async fn load_with_sender(store: Store, config: ServerConfig, message_sender: Arc<dyn MessageSender>) -> Result<AppState, StateError> {
         let snapshot = load_snapshot(&store).await?;
         let places = reference::embedded_places(&snapshot.regions).map_err(StateError::Reference)?;
+        let standards = fitforall_core::fitness::shipped::load()
+            .map_err(|errors| StateError::Reference(format!("fitness standards: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))))?;
         let identity_hasher = match config.secret.as_deref() {
             None => None,
             Some(secret) => Some(crate::auth::IdentityHasher::new(secret.as_bytes()).map_err(|error| StateError::Reference(error.to_string()))?),
@@ -115,6 +119,7 @@ impl AppState {
                 booking: crate::booking_engine::BookingEngine::start(store_for_booking, booking_config),
                 alternatives: std::sync::Mutex::new(std::collections::HashMap::new()),
                 token_callers: std::sync::Mutex::new(std::collections::HashMap::new()),
+                standards,
             }),
         })
     }
@@ -201,6 +206,10 @@ impl AppState {
     /// Called after this process revokes a token, changes a role or deletes an account.
     pub fn forget_token_callers(&self) {
         self.inner.token_callers.lock().expect("cache lock poisoned").clear();
+    }
+
+    pub fn standards(&self) -> &fitforall_core::fitness::StandardSet {
+        &self.inner.standards
     }
 
     pub fn message_sender(&self) -> &dyn MessageSender {

@@ -63,6 +63,13 @@ const ROWS: &[Row] = &[
     Row { method: "get", path: "/api/v1/resources/{id}/closures", expect: [200, 200, 200, 200, 200, 200] },
     Row { method: "get", path: "/api/v1/indicators/per-capita-sports-area", expect: [200, 200, 200, 200, 200, 200] },
     Row { method: "get", path: "/api/v1/openapi.json", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/fitness/standards", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/stations", expect: [200, 200, 200, 200, 200, 200] },
+    Row { method: "post", path: "/api/v1/stations", expect: [401, 403, 201, 403, 201, 201] },
+    // Results are entered by the station's staff (or a platform administrator), not by region administrators.
+    Row { method: "post", path: "/api/v1/stations/{id}/results", expect: [401, 403, 403, 403, 201, 201] },
+    Row { method: "get", path: "/api/v1/me/fitness-results", expect: [401, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/indicators/fitness-pass-rate", expect: [200, 200, 200, 200, 200, 200] },
     Row { method: "post", path: "/api/v1/accounts", expect: [201, 201, 201, 201, 201, 201] },
     Row { method: "post", path: "/api/v1/sessions", expect: [200, 200, 200, 200, 200, 200] },
     Row { method: "get", path: "/api/v1/me", expect: [401, 200, 200, 200, 200, 200] },
@@ -297,6 +304,13 @@ fn request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (St
         ("get", "/api/v1/resources/{id}/closures") => ("/api/v1/resources/base-court/closures".into(), None),
         ("get", "/api/v1/indicators/per-capita-sports-area") => ("/api/v1/indicators/per-capita-sports-area?region=3301".into(), None),
         ("get", "/api/v1/openapi.json") => ("/api/v1/openapi.json".into(), None),
+        ("post", "/api/v1/stations") => ("/api/v1/stations".into(), Some(json!({"id": format!("st-{own_venue}"), "name": "测试站", "region": "330106"}))),
+        ("post", "/api/v1/stations/{id}/results") => (
+            "/api/v1/stations/base-station/results".into(),
+            Some(json!({"standard": "cnsphs-2014", "sex": "男", "grade": "初一", "test_date": "2026-05-10", "person_ref": format!("m-{index}"),
+                "measurements": {"height_cm": "160.0", "weight_kg": "50.0"}})),
+        ),
+        ("get", "/api/v1/indicators/fitness-pass-rate") => ("/api/v1/indicators/fitness-pass-rate?region=3301&year=2026&standard=cnsphs-2014".into(), None),
         ("post", "/api/v1/accounts") => {
             ("/api/v1/accounts".into(), Some(json!({"phone": format!("1390000000{index}"), "password": "matrix password", "name": "新用户"})))
         }
@@ -421,6 +435,15 @@ async fn matrix(database: &TestDatabase) {
         updated_at: now,
     };
     store.create_resource(&resource).await.unwrap();
+    let station = fitforall_store::Station {
+        id: fitforall_core::policy::StationId::parse("base-station").unwrap(),
+        name: "矩阵测试站".into(),
+        region: RegionCode::parse("330106").unwrap(),
+        address: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_station(&station).await.unwrap();
     // The resource everybody books: 20 places, the window always open.
     let pool_rule = fitforall_core::booking::SlotRuleInput {
         weekdays: "1-7".into(),

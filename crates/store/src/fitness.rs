@@ -39,7 +39,7 @@ pub struct NewFitnessResult {
     pub cohort: u8,
     pub measurements_json: String,
     pub score_card_json: String,
-    pub total_tenths: Option<i32>,
+    pub total_milli: Option<i32>,
     pub grade: Option<String>,
     pub passed: Option<bool>,
     /// `station` or `import`.
@@ -80,7 +80,7 @@ struct ResultRow {
     cohort: i32,
     measurements: String,
     score_card: String,
-    total_tenths: Option<i32>,
+    total_milli: Option<i32>,
     grade: Option<String>,
     passed: Option<bool>,
     source: String,
@@ -88,7 +88,7 @@ struct ResultRow {
     created_at: DateTime<Utc>,
 }
 
-const RESULT_COLUMNS: &str = "id, standard_id, account_id, person_ref, region_code, station_id, test_date, sex, cohort_kind, cohort, measurements, score_card, total_tenths, grade, passed, source, entered_by, created_at";
+const RESULT_COLUMNS: &str = "id, standard_id, account_id, person_ref, region_code, station_id, test_date, sex, cohort_kind, cohort, measurements, score_card, total_milli, grade, passed, source, entered_by, created_at";
 
 fn corrupt(what: String) -> StoreError {
     StoreError::Corrupt(what)
@@ -123,7 +123,7 @@ fn result_from_row(row: ResultRow) -> StoreResult<FitnessResult> {
             cohort: u8::try_from(row.cohort).map_err(|_| bad("cohort"))?,
             measurements_json: row.measurements,
             score_card_json: row.score_card,
-            total_tenths: row.total_tenths,
+            total_milli: row.total_milli,
             grade: row.grade,
             passed: row.passed,
             source: row.source,
@@ -221,7 +221,7 @@ impl Store {
                 let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO fitness_results (province_code, test_year, {RESULT_COLUMNS}) "));
                 insert.push_values(std::iter::once(result), |mut row, result| {
                     row.push_bind(result.region.province_code())
-                        .push_bind(i32::try_from(chrono::Datelike::year(&result.test_date)).unwrap_or(0))
+                        .push_bind(chrono::Datelike::year(&result.test_date))
                         .push_bind(replace_id.unwrap_or(result.id))
                         .push_bind(result.standard_id.clone())
                         .push_bind(result.account.map(AccountId::as_i64))
@@ -234,7 +234,7 @@ impl Store {
                         .push_bind(i32::from(result.cohort))
                         .push_bind(result.measurements_json.clone())
                         .push_bind(result.score_card_json.clone())
-                        .push_bind(result.total_tenths)
+                        .push_bind(result.total_milli)
                         .push_bind(result.grade.clone())
                         .push_bind(result.passed)
                         .push_bind(result.source.clone())

@@ -25,7 +25,7 @@ fn result(id: i64, person: &str, area: &str, standard: &str, date: &str, grade: 
         cohort: 7,
         measurements_json: r#"{"height_cm":"160.0"}"#.into(),
         score_card_json: "{}".into(),
-        total_tenths: grade.map(|_| 700),
+        total_milli: grade.map(|_| 70_000),
         grade: grade.map(str::to_string),
         passed,
         source: "import".into(),

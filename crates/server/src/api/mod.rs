@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub mod accounts;
 pub mod admin;
 pub mod bookings;
+pub mod fitness;
 pub mod indicators;
 pub mod passwords;
 pub mod personal_data;
@@ -55,6 +56,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/bookings", get(bookings::mine))
         .route("/api/v1/venues/{id}/bookings", get(bookings::venue_day))
         .route("/api/v1/indicators/per-capita-sports-area", get(indicators::per_capita_sports_area_handler))
+        .route("/api/v1/indicators/fitness-pass-rate", get(fitness::pass_rate))
+        .route("/api/v1/fitness/standards", get(fitness::list_standards))
+        .route("/api/v1/stations", get(fitness::list_stations).post(fitness::create_station))
+        .route("/api/v1/stations/{id}/results", post(fitness::create_result))
+        .route("/api/v1/me/fitness-results", get(fitness::my_results))
 }
 
 /// The JSON 404 for a path under `/api` that no route matches (the web's catch-all route calls it).
@@ -111,6 +117,12 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         passwords::finish_password_reset,
         personal_data::export,
         personal_data::delete_me,
+        fitness::list_standards,
+        fitness::list_stations,
+        fitness::create_station,
+        fitness::create_result,
+        fitness::my_results,
+        fitness::pass_rate,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -119,6 +131,7 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         (name = "venues", description = "Public sports venues"),
         (name = "accounts", description = "Residents' accounts: register, log in (session cookie + X-CSRF-Token), identity number, API tokens, password change and reset, data export, deletion; administrators' account list, roles and audit log"),
         (name = "indicators", description = "Indicators of the public fitness service system, with their definitions"),
+        (name = "fitness", description = "Fitness testing: standards as data, testing stations, results scored as they are entered"),
         (name = "booking", description = "Bookable resources, slots and bookings: the 08:00 rush decided in batches, every booking durable before it is acknowledged"),
     )
 )]

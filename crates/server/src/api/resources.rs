@@ -461,7 +461,7 @@ async fn writable_resource(state: &AppState, caller: &Caller, id: &ResourceId) -
     Ok((resource, region))
 }
 
-async fn audit(
+pub(crate) async fn audit(
     state: &AppState,
     caller: &Caller,
     action: &str,

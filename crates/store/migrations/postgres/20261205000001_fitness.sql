@@ -33,8 +33,8 @@ CREATE TABLE fitness_results (
     cohort        INTEGER NOT NULL,
     measurements  TEXT NOT NULL,
     score_card    TEXT NOT NULL,
-    -- The composite in tenths of a point; NULL when an item is missing (the record is incomplete).
-    total_tenths  INTEGER,
+    -- The composite total in thousandths of a point; NULL when an item is missing (the record is incomplete).
+    total_milli  INTEGER,
     -- excellent, good, pass, fail; NULL when incomplete or withheld.
     grade         TEXT CHECK (grade IS NULL OR grade IN ('excellent', 'good', 'pass', 'fail')),
     passed        BOOLEAN,

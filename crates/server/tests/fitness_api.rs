@@ -1,0 +1,206 @@
+//! Fitness testing over HTTP against the real app (random port, fresh database) on SQLite and, when
+//! FITFORALL_TEST_DATABASE_URL is set, PostgreSQL: stations, results scored as staff enter them
+//! (graded, incomplete, bad input located and nothing stored), a resident's own results, and the
+//! pass-rate indicator (crude rate from the stored results, suppression, never mixing versions).
+
+use chrono::Utc;
+use fitforall_core::policy::{AccountId, Role, StationId};
+use fitforall_server::config::ServerConfig;
+use fitforall_server::startup::Application;
+use fitforall_server::state::AppState;
+use fitforall_store::testing::TestDatabase;
+use serde_json::{Value, json};
+
+struct TestApp {
+    base: String,
+    state: AppState,
+    http: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn spawn_app(database: &TestDatabase) -> TestApp {
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
+    config.secret = Some("a test secret that is long enough to key hashes".into());
+    let app = Application::build(config).await.unwrap_or_else(|error| panic!("{}: {error}", database.label));
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state.clone();
+    let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(async move {
+        let _ = receiver.await;
+    }));
+    TestApp { base, state, http: reqwest::Client::new(), _shutdown: sender }
+}
+
+impl TestApp {
+    async fn call(&self, token: Option<&str>, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// An account with `role` (if any) and an API token of theirs.
+    async fn account(&self, phone: &str, role: Option<Role>) -> (AccountId, String) {
+        let store = self.state.store();
+        let id = AccountId::new(fitforall_server::auth::new_id());
+        let account = fitforall_store::NewAccount { id, phone: phone.into(), name: "测试".into(), password_hash: String::new(), home_region: None };
+        store.create_account(&account, Utc::now()).await.unwrap();
+        if let Some(role) = role {
+            store.grant_role(fitforall_server::auth::new_id(), id, &role, None, Utc::now()).await.unwrap();
+        }
+        let (token, hash) = fitforall_server::auth::new_token();
+        store.create_api_token(fitforall_server::auth::new_id(), &hash, id, "test", Utc::now()).await.unwrap();
+        (id, token)
+    }
+}
+
+/// A boy in 初一 (grade 7) with every item of the student standard: strong or weak.
+fn boy(person: &str, strong: bool) -> Value {
+    let measurements = if strong {
+        json!({"height_cm": "160.0", "weight_kg": "50.0", "vital_capacity_ml": "3400", "run_50m_s": "7.6", "sit_and_reach_cm": "12.0",
+            "standing_long_jump_cm": "215", "pull_ups": "8", "run_1000m_s": "3'55\""})
+    } else {
+        json!({"height_cm": "160.0", "weight_kg": "80.0", "vital_capacity_ml": "1200", "run_50m_s": "12.5", "sit_and_reach_cm": "-8.0",
+            "standing_long_jump_cm": "120", "pull_ups": "0", "run_1000m_s": "7:30"})
+    };
+    json!({"standard": "cnsphs-2014", "sex": "M", "grade": "初一", "test_date": "2026-05-10", "person_ref": person, "measurements": measurements})
+}
+
+async fn story(database: &TestDatabase) {
+    let label = database.label;
+    let app = spawn_app(database).await;
+    let admin = fitforall_server::testing::platform_admin_token(&app.state, "13800000090").await;
+
+    let (status, body) = app.call(None, reqwest::Method::GET, "/api/v1/fitness/standards", None).await;
+    assert_eq!(status, 200, "{label}");
+    let adult = body.as_array().unwrap().iter().find(|standard| standard["id"] == "cnpfms-2003-adult").unwrap();
+    assert_eq!(adult["provisional"], true, "{label}: the adult standard is provisional");
+    assert!(!adult["known_defects"].as_array().unwrap().is_empty(), "{label}: with its known defects");
+
+    for (id, region) in [("xihu", "330106"), ("shangcheng", "330102")] {
+        let station = json!({"id": id, "name": format!("{id} 国民体质监测站"), "region": region});
+        let (status, body) = app.call(Some(&admin), reqwest::Method::POST, "/api/v1/stations", Some(station)).await;
+        assert_eq!(status, 201, "{label}: {body}");
+    }
+    let (status, body) = app.call(Some(&admin), reqwest::Method::POST, "/api/v1/stations", Some(json!({"id": "x", "name": "", "region": "999999"}))).await;
+    assert_eq!(status, 400, "{label}");
+    let fields: Vec<&str> = body["error"]["details"].as_array().unwrap().iter().map(|detail| detail["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "region"], "{label}: {body}");
+    let (status, body) = app.call(None, reqwest::Method::GET, "/api/v1/stations?region=3301", None).await;
+    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(2)), "{label}");
+
+    let (_, xihu_staff) = app.account("13800000091", Some(Role::StationStaff { station: StationId::parse("xihu").unwrap() })).await;
+    let (_, shangcheng_staff) = app.account("13800000092", Some(Role::StationStaff { station: StationId::parse("shangcheng").unwrap() })).await;
+    let (resident_id, resident) = app.account("13800000093", None).await;
+
+    // Staff of another station may not enter results here.
+    let (status, _) = app.call(Some(&shangcheng_staff), reqwest::Method::POST, "/api/v1/stations/xihu/results", Some(boy("s-0", true))).await;
+    assert_eq!(status, 403, "{label}");
+
+    // Bad input: each problem located, nothing stored.
+    let bad_cases = [
+        (json!({"sex": "X"}), "sex"),
+        (json!({"grade": "十七年级"}), "grade"),
+        (json!({"test_date": "2999-01-01"}), "test_date"),
+        (json!({"measurements": {"height_cm": "0"}}), "measurements.height_cm"),
+        (json!({"measurements": {"run_50m_s": "-7.5"}}), "measurements.run_50m_s"),
+        (json!({"measurements": {"vital_capacity_ml": "lots"}}), "measurements.vital_capacity_ml"),
+        (json!({"measurements": {"bench_press_kg": "80"}}), "measurements.bench_press_kg"),
+        (json!({"standard": "cnsphs"}), "standard"),
+    ];
+    for (change, field) in bad_cases {
+        let mut body = boy("bad", true);
+        for (key, value) in change.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let (status, answer) = app.call(Some(&xihu_staff), reqwest::Method::POST, "/api/v1/stations/xihu/results", Some(body)).await;
+        assert_eq!(status, 400, "{label}: {field}: {answer}");
+        let named = answer["error"]["details"].as_array().into_iter().flatten().any(|detail| detail["field"] == field);
+        assert!(named, "{label}: the error names {field}: {answer}");
+    }
+
+    // An incomplete record: missing items are reported missing, with no total or grade.
+    let mut incomplete = boy("s-incomplete", true);
+    incomplete["measurements"].as_object_mut().unwrap().remove("pull_ups");
+    let (status, body) = app.call(Some(&xihu_staff), reqwest::Method::POST, "/api/v1/stations/xihu/results", Some(incomplete)).await;
+    assert_eq!(status, 201, "{label}: {body}");
+    let card = &body["score_card"];
+    assert_eq!((card["status"].as_str(), &card["total"]), (Some("incomplete"), &Value::Null), "{label}: {card}");
+    let pull_ups = card["items"].as_array().unwrap().iter().find(|item| item["item"] == "pull_ups").unwrap();
+    assert_eq!(pull_ups["score"], Value::Null, "{label}: missing, not 0");
+
+    // Twelve graded boys in West Lake (strong and weak), and one of them the resident's own result.
+    let mut passed = 0;
+    for index in 0..12 {
+        let mut body = boy(&format!("s-{index}"), index % 3 != 0);
+        if index == 0 {
+            body["account_id"] = json!(resident_id.to_string());
+            body.as_object_mut().unwrap().remove("person_ref");
+        }
+        let (status, answer) = app.call(Some(&xihu_staff), reqwest::Method::POST, "/api/v1/stations/xihu/results", Some(body)).await;
+        assert_eq!(status, 201, "{label}: {answer}");
+        let card = &answer["score_card"];
+        assert!(["excellent", "good", "pass", "fail"].contains(&card["status"].as_str().unwrap()), "{label}: {card}");
+        let total: f64 = card["total"].as_str().unwrap().parse().unwrap();
+        assert!((0.0..=120.0).contains(&total), "{label}: {total}");
+        if card["pass"] == true {
+            passed += 1;
+        }
+        assert!(card["items"].as_array().unwrap().iter().all(|item| !item["explanation"].as_str().unwrap().is_empty()), "{label}: explained");
+    }
+    assert!((1..12).contains(&passed), "{label}: strong ones pass and weak ones fail ({passed} passed)");
+    // Three in Shangcheng: under 10, suppressed.
+    for index in 0..3 {
+        let (status, _) =
+            app.call(Some(&shangcheng_staff), reqwest::Method::POST, "/api/v1/stations/shangcheng/results", Some(boy(&format!("c-{index}"), true))).await;
+        assert_eq!(status, 201, "{label}");
+    }
+
+    let (status, body) = app.call(Some(&resident), reqwest::Method::GET, "/api/v1/me/fitness-results", None).await;
+    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(1)), "{label}: {body}");
+    assert_eq!(body[0]["person_ref"], format!("account:{resident_id}"), "{label}");
+
+    let (status, body) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301&year=2026", None).await;
+    assert_eq!(status, 200, "{label}: {body}");
+    assert_eq!(body["crude"]["tested"], 15, "{label}: graded records only: {body}");
+    assert_eq!(body["standard"]["id"], "cnsphs-2014", "{label}");
+    let children = body["children"].as_array().unwrap();
+    let west_lake = children.iter().find(|child| child["region"]["short_code"] == "330106").unwrap();
+    assert_eq!(west_lake["crude"]["tested"], 12, "{label}");
+    assert_eq!(west_lake["crude"]["passed"], passed, "{label}");
+    let rate = west_lake["crude"]["rate"].as_f64().unwrap();
+    assert!((rate - f64::from(passed) / 12.0).abs() < 1e-4, "{label}: {rate}");
+    let shangcheng = children.iter().find(|child| child["region"]["short_code"] == "330102").unwrap();
+    assert_eq!((shangcheng["crude"]["suppressed"].as_bool(), &shangcheng["crude"]["tested"]), (Some(true), &Value::Null), "{label}");
+
+    // An adult's result under the 2003 standard: now a request without a standard must choose.
+    let adult = json!({"standard": "cnpfms-2003-adult", "sex": "女", "birth_date": "1990-03-07", "test_date": "2026-05-10", "person_ref": "a-1",
+        "measurements": {"height_cm": "160.0", "weight_kg": "52.0"}});
+    let (status, body) = app.call(Some(&xihu_staff), reqwest::Method::POST, "/api/v1/stations/xihu/results", Some(adult)).await;
+    assert_eq!(status, 201, "{label}: {body}");
+    assert_eq!((body["provisional"].as_bool(), body["cohort"].as_u64()), (Some(true), Some(36)), "{label}: {body}");
+    let (status, body) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301&year=2026", None).await;
+    assert_eq!(status, 400, "{label}: {body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("cnpfms-2003-adult") && message.contains("cnsphs-2014") && message.contains("never mix"), "{label}: {message}");
+    let (status, _) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301&year=2026&standard=cnsphs-2014", None).await;
+    assert_eq!(status, 200, "{label}");
+    let (status, _) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3302&year=2026", None).await;
+    assert_eq!(status, 404, "{label}: Ningbo has no results");
+    let (status, _) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301", None).await;
+    assert_eq!(status, 400, "{label}: the year is required");
+}
+
+#[tokio::test]
+async fn fitness_testing_on_every_backend() {
+    for database in TestDatabase::all().await {
+        story(&database).await;
+    }
+}
