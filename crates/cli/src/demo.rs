@@ -44,8 +44,7 @@ pub async fn build_demo_database(url: &str, seed: u64) -> anyhow::Result<(usize,
     Ok((data.population.len(), data.venues.len()))
 }
 
-/// The demo's testing station (stations themselves come with fitness testing, issue 5; the grant
-/// names the station id already).
+/// The demo's testing station in 西湖区 (its staff is a demo account).
 pub const DEMO_STATION_ID: &str = "demo-station-xihu";
 
 /// One demo account per role, with fixed demo passwords (printed: demo only). The venue operator
@@ -86,11 +85,21 @@ async fn create_demo_accounts(url: &str) -> anyhow::Result<(Vec<(&'static str, &
             "13800000005",
             "demo-station-staff",
             format!("testing station staff of {DEMO_STATION_ID} 体质测试站工作人员"),
-            Some(Role::StationStaff { station }),
+            Some(Role::StationStaff { station: station.clone() }),
             xihu,
         ),
     ];
     let now = Utc::now();
+    store
+        .create_station(&fitforall_store::Station {
+            id: station.clone(),
+            name: "西湖区国民体质监测站（演示）Demo testing station".into(),
+            region: xihu.expect("valid"),
+            address: "杭州市西湖区（演示数据 demo data）".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
     let mut printed = Vec::new();
     let mut api_token = None;
     for (phone, password, description, role, home_region) in accounts {
