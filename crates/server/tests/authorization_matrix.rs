@@ -136,6 +136,7 @@ const PAGE_ROWS: &[Row] = &[
     Row { method: "post", path: "/venues/{id}/manage/resources/{rid}/closures", expect: [303, 403, 303, 403, 303, 403] },
     Row { method: "post", path: "/bookings", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/account/bookings", expect: [303, 200, 200, 200, 200, 303] },
+    Row { method: "get", path: "/account/fitness", expect: [303, 200, 200, 200, 200, 303] },
     Row { method: "post", path: "/account/bookings/{id}/confirm", expect: [303, 409, 409, 409, 409, 403] },
     Row { method: "post", path: "/account/bookings/{id}/cancel", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/admin", expect: [303, 303, 303, 303, 303, 303] },

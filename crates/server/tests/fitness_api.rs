@@ -11,6 +11,9 @@ use fitforall_server::state::AppState;
 use fitforall_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
+mod support;
+use support::Browser;
+
 struct TestApp {
     base: String,
     state: AppState,
@@ -50,7 +53,8 @@ impl TestApp {
     async fn account(&self, phone: &str, role: Option<Role>) -> (AccountId, String) {
         let store = self.state.store();
         let id = AccountId::new(fitforall_server::auth::new_id());
-        let account = fitforall_store::NewAccount { id, phone: phone.into(), name: "测试".into(), password_hash: String::new(), home_region: None };
+        let password_hash = fitforall_server::auth::hash_password(format!("password of {phone}")).await;
+        let account = fitforall_store::NewAccount { id, phone: phone.into(), name: "测试".into(), password_hash, home_region: None };
         store.create_account(&account, Utc::now()).await.unwrap();
         if let Some(role) = role {
             store.grant_role(fitforall_server::auth::new_id(), id, &role, None, Utc::now()).await.unwrap();
@@ -166,6 +170,23 @@ async fn story(database: &TestDatabase) {
     let (status, body) = app.call(Some(&resident), reqwest::Method::GET, "/api/v1/me/fitness-results", None).await;
     assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(1)), "{label}: {body}");
     assert_eq!(body[0]["person_ref"], format!("account:{resident_id}"), "{label}");
+
+    // The resident's report page: the result re-scored item by item, the rank among West Lake's
+    // boys of grade 7 (12 people), the weakest items with advice (their result is a weak one).
+    let mut browser = Browser::new(&app.base);
+    assert_eq!(browser.log_in("13800000093", "password of 13800000093").await.status, 303, "{label}");
+    let report = browser.get("/account/fitness").await;
+    assert_eq!(report.status, 200, "{label}");
+    report.assert_contains("我的体质测试报告");
+    report.assert_contains("不及格");
+    report.assert_contains("的 12 人中");
+    report.assert_contains("最需加强的项目与锻炼建议");
+    report.assert_contains("data-print");
+    let report = browser.get("/account/fitness?lang=en").await;
+    report.assert_contains("My fitness report");
+    report.assert_contains("of the 12 people of the same sex and grade");
+    let anonymous = Browser::new(&app.base).get("/account/fitness").await;
+    assert_eq!(anonymous.status, 303, "{label}: log in first");
 
     let (status, body) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301&year=2026", None).await;
     assert_eq!(status, 200, "{label}: {body}");

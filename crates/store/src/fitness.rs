@@ -301,6 +301,41 @@ impl Store {
     }
 }
 
+/// Where one total stands among graded results of the same standard, year, sex and cohort in a
+/// region subtree: how many are lower, how many equal (the person included), how many in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankCounts {
+    pub below: u64,
+    pub equal: u64,
+    pub total: u64,
+}
+
+impl Store {
+    pub async fn fitness_rank(&self, peer: &NewFitnessResult, region: RegionCode) -> StoreResult<RankCounts> {
+        let Some(total_milli) = peer.total_milli else {
+            return Ok(RankCounts { below: 0, equal: 0, total: 0 });
+        };
+        let year = chrono::Datelike::year(&peer.test_date);
+        let (below, equal, total): (i64, i64, i64) = dispatch!(self, |pool, begin| {
+            sqlx::query_as(
+                "SELECT COALESCE(SUM(CASE WHEN total_milli < $1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN total_milli = $1 THEN 1 ELSE 0 END), 0), COUNT(*)
+                 FROM fitness_results WHERE standard_id = $2 AND test_year = $3 AND region_code LIKE $4 AND sex = $5 AND cohort_kind = $6 AND cohort = $7
+                 AND grade IS NOT NULL",
+            )
+            .bind(total_milli)
+            .bind(&peer.standard_id)
+            .bind(year)
+            .bind(format!("{}%", region.short()))
+            .bind(&peer.sex)
+            .bind(&peer.cohort_kind)
+            .bind(i32::from(peer.cohort))
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(RankCounts { below: below.max(0) as u64, equal: equal.max(0) as u64, total: total.max(0) as u64 })
+    }
+}
+
 /// Equal in everything a re-import could change (ids and who entered it aside).
 fn same_result(stored: &NewFitnessResult, new: &NewFitnessResult) -> bool {
     NewFitnessResult { id: new.id, entered_by: new.entered_by, ..stored.clone() } == *new

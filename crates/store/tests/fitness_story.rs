@@ -84,6 +84,16 @@ async fn story(database: &TestDatabase) {
         |code: &str, tested: u64, passed: u64| PassRateRow { region: region(code), sex: "M".into(), cohort_kind: "grade".into(), cohort: 7, tested, passed };
     // Incomplete records (no grade) are not counted; Ningbo, 2025 and the adult standard are elsewhere.
     assert_eq!(counts, [row("330102", 1, 1), row("330106001", 2, 2)], "{label}");
+
+    // Rank among graded peers (same standard, year, sex, grade) in Hangzhou: three graded boys of
+    // grade 7 in 2026 (totals 70, 70, 70 points): none below, all three equal.
+    let rank = store.fitness_rank(&owned, region("3301")).await.unwrap();
+    assert_eq!(rank, fitforall_store::RankCounts { below: 0, equal: 3, total: 3 }, "{label}");
+    let lower = NewFitnessResult { total_milli: Some(50_000), person_ref: "s-8".into(), id: 300, ..batch[1].clone() };
+    store.save_fitness_results(&[lower], now).await.unwrap();
+    let rank = store.fitness_rank(&owned, region("3301")).await.unwrap();
+    assert_eq!(rank, fitforall_store::RankCounts { below: 1, equal: 3, total: 4 }, "{label}");
+    assert_eq!(store.fitness_rank(&owned, region("3302")).await.unwrap().total, 1, "{label}: Ningbo's own boy only");
 }
 
 #[tokio::test]

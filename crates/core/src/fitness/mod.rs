@@ -14,6 +14,7 @@
 pub mod decimal;
 pub mod input;
 pub mod loader;
+pub mod prescription;
 pub mod records;
 pub mod scoring;
 pub mod shipped;

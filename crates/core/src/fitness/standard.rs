@@ -528,6 +528,19 @@ impl Standard {
         self.plan(sex, cohort).map(|plan| plan.cutoffs)
     }
 
+    /// The best score item `item` can get in any table of this standard (100 for the student items,
+    /// 5 for the adult ones); 0 for an unknown item.
+    pub fn best_score(&self, item: usize) -> u8 {
+        match self.items.get(item).map(|def| def.kind) {
+            Some(ItemKind::Table { .. }) => {
+                self.tables.iter().filter(|table| table.item == item).filter_map(|table| table.top().map(|level| level.score)).max().unwrap_or(0)
+            }
+            Some(ItemKind::Bmi) => self.bmi_scores.iter().copied().max().unwrap_or(0),
+            Some(ItemKind::WeightForHeight) => self.height_weight_scores.map_or(0, |s| s.normal.max(s.light_inner).max(s.heavy_inner)),
+            None => 0,
+        }
+    }
+
     /// The largest total any record can reach under this standard.
     pub fn max_total(&self) -> Dec {
         let best = self

@@ -35,6 +35,11 @@
 
   document.querySelectorAll('button.geolocate').forEach(setUpGeolocation);
 
+  // Print buttons (the fitness report): the page's print style hides the navigation.
+  document.querySelectorAll('button[data-print]').forEach(function (button) {
+    button.addEventListener('click', function () { window.print(); });
+  });
+
   // Filter panels are folded on phones, open on wide screens.
   if (window.matchMedia && window.matchMedia('(min-width: 900px)').matches) {
     document.querySelectorAll('details[data-open-wide]').forEach(function (details) { details.open = true; });

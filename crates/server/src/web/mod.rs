@@ -25,6 +25,7 @@ pub mod admin;
 pub mod api_docs;
 pub mod assets;
 pub mod booking;
+pub mod fitness;
 pub mod forms;
 pub mod i18n;
 pub mod operator;
@@ -107,6 +108,7 @@ fn page_routes() -> PageRoutes {
         .post("/venues/{id}/manage/resources/{rid}/closures", operator::closure_submit)
         .post("/bookings", booking::book_submit)
         .get("/account/bookings", booking::my_bookings)
+        .get("/account/fitness", fitness::report_page)
         .post("/account/bookings/{id}/cancel", booking::cancel_submit)
         .post("/account/bookings/{id}/confirm", booking::confirm_submit)
         .get("/admin", async || axum::response::Redirect::to("/admin/users"))

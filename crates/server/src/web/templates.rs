@@ -26,6 +26,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
     ("booking_grid.html", include_str!("../../templates/booking_grid.html")),
     ("my_bookings.html", include_str!("../../templates/my_bookings.html")),
+    ("fitness_report.html", include_str!("../../templates/fitness_report.html")),
     ("operator_macros.html", include_str!("../../templates/operator_macros.html")),
     ("operator_venue.html", include_str!("../../templates/operator_venue.html")),
 ];
