@@ -200,12 +200,15 @@ pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<S
     };
     let (accounts, api_token) = create_demo_accounts(&url).await?;
     let bookable = create_demo_resources(&url).await?;
+    let station = fitforall_core::policy::StationId::parse(DEMO_STATION_ID).map_err(anyhow::Error::msg)?;
+    let fitness = crate::demo_fitness::create_demo_fitness_results(&url, seed, &station).await?;
     let mut config = crate::settings::server_config(file, Overrides { listen, database_url: Some(url), secret: Some(secret) })?;
     config.demo = true;
     println!("  demo data: {venues} venues across Zhejiang's 11 cities, {population_rows} county population figures (2022–2024)");
     println!("  a sample of venues against a full population: per-capita sports area comes out near 0.03 m², not the 2.8 m² Zhejiang reported for 2022");
     println!("  API token of the demo platform administrator, for API writes (Authorization: Bearer …): {api_token}");
     println!("  bookable: {bookable}");
+    println!("  fitness: {fitness}");
     println!("  demo accounts (log in at /login, or POST /api/v1/sessions):");
     for (phone, password, role) in &accounts {
         println!("    {phone}  password {password}  {role}");

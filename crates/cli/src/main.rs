@@ -11,6 +11,7 @@ mod bench_rush;
 mod bench_score;
 mod demo;
 mod demo_data;
+mod demo_fitness;
 mod import;
 mod indicators;
 mod score;

@@ -184,7 +184,7 @@ async fn story(database: &TestDatabase) {
     report.assert_contains("data-print");
     let report = browser.get("/account/fitness?lang=en").await;
     report.assert_contains("My fitness report");
-    report.assert_contains("of the 12 people of the same sex and grade");
+    report.assert_contains("of the 12 people of the same sex and grade (or age group)");
     let anonymous = Browser::new(&app.base).get("/account/fitness").await;
     assert_eq!(anonymous.status, 303, "{label}: log in first");
 

@@ -301,8 +301,9 @@ impl Store {
     }
 }
 
-/// Where one total stands among graded results of the same standard, year, sex and cohort in a
-/// region subtree: how many are lower, how many equal (the person included), how many in all.
+/// Where one total stands among graded results of the same standard, year and sex, with a cohort
+/// (grade or age) in `cohorts` (inclusive), in a region subtree: how many are lower, how many equal
+/// (the person included), how many in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RankCounts {
     pub below: u64,
@@ -311,7 +312,7 @@ pub struct RankCounts {
 }
 
 impl Store {
-    pub async fn fitness_rank(&self, peer: &NewFitnessResult, region: RegionCode) -> StoreResult<RankCounts> {
+    pub async fn fitness_rank(&self, peer: &NewFitnessResult, cohorts: (u8, u8), region: RegionCode) -> StoreResult<RankCounts> {
         let Some(total_milli) = peer.total_milli else {
             return Ok(RankCounts { below: 0, equal: 0, total: 0 });
         };
@@ -319,8 +320,8 @@ impl Store {
         let (below, equal, total): (i64, i64, i64) = dispatch!(self, |pool, begin| {
             sqlx::query_as(
                 "SELECT COALESCE(SUM(CASE WHEN total_milli < $1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN total_milli = $1 THEN 1 ELSE 0 END), 0), COUNT(*)
-                 FROM fitness_results WHERE standard_id = $2 AND test_year = $3 AND region_code LIKE $4 AND sex = $5 AND cohort_kind = $6 AND cohort = $7
-                 AND grade IS NOT NULL",
+                 FROM fitness_results WHERE standard_id = $2 AND test_year = $3 AND region_code LIKE $4 AND sex = $5 AND cohort_kind = $6 AND cohort >= $7
+                 AND cohort <= $8 AND grade IS NOT NULL",
             )
             .bind(total_milli)
             .bind(&peer.standard_id)
@@ -328,7 +329,8 @@ impl Store {
             .bind(format!("{}%", region.short()))
             .bind(&peer.sex)
             .bind(&peer.cohort_kind)
-            .bind(i32::from(peer.cohort))
+            .bind(i32::from(cohorts.0))
+            .bind(i32::from(cohorts.1))
             .fetch_one(pool)
             .await?
         });

@@ -87,13 +87,14 @@ async fn story(database: &TestDatabase) {
 
     // Rank among graded peers (same standard, year, sex, grade) in Hangzhou: three graded boys of
     // grade 7 in 2026 (totals 70, 70, 70 points): none below, all three equal.
-    let rank = store.fitness_rank(&owned, region("3301")).await.unwrap();
+    let rank = store.fitness_rank(&owned, (7, 7), region("3301")).await.unwrap();
     assert_eq!(rank, fitforall_store::RankCounts { below: 0, equal: 3, total: 3 }, "{label}");
     let lower = NewFitnessResult { total_milli: Some(50_000), person_ref: "s-8".into(), id: 300, ..batch[1].clone() };
     store.save_fitness_results(&[lower], now).await.unwrap();
-    let rank = store.fitness_rank(&owned, region("3301")).await.unwrap();
+    let rank = store.fitness_rank(&owned, (7, 7), region("3301")).await.unwrap();
     assert_eq!(rank, fitforall_store::RankCounts { below: 1, equal: 3, total: 4 }, "{label}");
-    assert_eq!(store.fitness_rank(&owned, region("3302")).await.unwrap().total, 1, "{label}: Ningbo's own boy only");
+    assert_eq!(store.fitness_rank(&owned, (7, 7), region("3302")).await.unwrap().total, 1, "{label}: Ningbo's own boy only");
+    assert_eq!(store.fitness_rank(&owned, (8, 9), region("3301")).await.unwrap().total, 0, "{label}: other grades");
 }
 
 #[tokio::test]

@@ -379,37 +379,67 @@ pub async fn record_result(state: &AppState, caller: &Caller, station: &StationI
         return Err(invalid_fields(problems));
     }
     let card = score_student(standard, &record).map_err(|error| invalid_fields(vec![detail("grade", error.to_string())]))?;
-    let card_view = score_card_view(standard, &card);
-    let measurements: BTreeMap<String, String> =
-        record.values.iter().zip(standard.measures()).filter_map(|(value, measure)| value.map(|value: Dec| (measure.key.clone(), value.to_string()))).collect();
-    let result = NewFitnessResult {
+    let facts = ResultFacts {
         id: crate::auth::new_id(),
-        standard_id: standard.id.as_str().to_string(),
         account,
         person_ref,
         region,
         station: Some(station.id.clone()),
         test_date,
-        sex: sex.code().to_string(),
+        source: "station",
+        entered_by: caller.account(),
+    };
+    let result = new_result(standard, &record, &card, facts);
+    let card_status = card.result.slug();
+    state.store().save_fitness_results(std::slice::from_ref(&result), Utc::now()).await?;
+    let view = result_view(state, &result);
+    let summary =
+        serde_json::json!({"standard": result.standard_id, "person_ref": result.person_ref, "test_date": result.test_date.to_string(), "status": card_status});
+    audit(state, caller, "record_fitness_result", format!("station {} result {}", station.id, result.id), station.region, None, Some(summary.to_string()))
+        .await?;
+    Ok(view)
+}
+
+/// Who and where a scored result is about, besides the record itself.
+pub struct ResultFacts {
+    pub id: i64,
+    pub account: Option<AccountId>,
+    pub person_ref: String,
+    pub region: RegionCode,
+    pub station: Option<StationId>,
+    pub test_date: NaiveDate,
+    /// `station` or `import`.
+    pub source: &'static str,
+    pub entered_by: Option<AccountId>,
+}
+
+/// The stored form of a scored record: its measurements, the rendered score card and the composite
+/// (the API, imports and the demo all store results through this).
+pub fn new_result(standard: &Standard, record: &StudentRecord, card: &ScoreCard, facts: ResultFacts) -> NewFitnessResult {
+    let measurements: BTreeMap<String, String> =
+        record.values.iter().zip(standard.measures()).filter_map(|(value, measure)| value.map(|value: Dec| (measure.key.clone(), value.to_string()))).collect();
+    NewFitnessResult {
+        id: facts.id,
+        standard_id: standard.id.as_str().to_string(),
+        account: facts.account,
+        person_ref: facts.person_ref,
+        region: facts.region,
+        station: facts.station,
+        test_date: facts.test_date,
+        sex: record.sex.code().to_string(),
         cohort_kind: cohort_kind_slug(standard.cohort_kind).to_string(),
-        cohort: cohort.value(),
+        cohort: record.cohort.value(),
         measurements_json: serde_json::to_string(&measurements).unwrap_or_default(),
-        score_card_json: serde_json::to_string(&card_view).unwrap_or_default(),
+        score_card_json: serde_json::to_string(&score_card_view(standard, card)).unwrap_or_default(),
         total_milli: card.result.total().map(|total| i32::try_from(total.milli()).unwrap_or(i32::MAX)),
         grade: card.result.grade().map(|grade| grade.slug().to_string()),
         passed: match card.result {
             Composite::Graded { pass, .. } => Some(pass),
             _ => None,
         },
-        source: "station".into(),
-        entered_by: caller.account(),
-    };
-    state.store().save_fitness_results(std::slice::from_ref(&result), Utc::now()).await?;
-    let view = result_view(state, &result);
-    let summary = serde_json::json!({"standard": result.standard_id, "person_ref": result.person_ref, "test_date": result.test_date.to_string(), "status": card_view.status});
-    audit(state, caller, "record_fitness_result", format!("station {} result {}", station.id, result.id), station.region, None, Some(summary.to_string()))
-        .await?;
-    Ok(view)
+        source: facts.source.to_string(),
+        entered_by: facts.entered_by,
+    }
 }
 
 fn result_view(state: &AppState, result: &NewFitnessResult) -> ResultView {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use fitforall_core::fitness::{AgeYears, Cohort, Dec, SchoolGrade, Sex, StudentRecord, prescription, score_student};
-use fitforall_core::pass_rate::MIN_REPORTED_N;
+use fitforall_core::pass_rate::{MIN_REPORTED_N, Stratum};
 use fitforall_core::region::{RegionCode, RegionLevel};
 use fitforall_store::FitnessResult;
 use minijinja::context;
@@ -84,7 +84,12 @@ async fn result_view(state: &AppState, lang: Lang, stored: &FitnessResult) -> Op
         })
         .collect();
     let peers = peer_region(result.region);
-    let rank = match state.store().fitness_rank(result, peers).await {
+    // Peers: the same grade, or the same five-year age band (20–24, …).
+    let cohorts = match Stratum::of(cohort) {
+        Stratum::Grade(grade) => (grade, grade),
+        Stratum::AgeBand { from_years } => (from_years, from_years.saturating_add(4)),
+    };
+    let rank = match state.store().fitness_rank(result, cohorts, peers).await {
         Ok(rank) if rank.total >= MIN_REPORTED_N => {
             let percent = (rank.below as f64 + rank.equal as f64 / 2.0) / rank.total as f64 * 100.0;
             let place = state.snapshot().regions.get(peers).map_or_else(|| peers.short(), |region| region.name.clone());

@@ -323,8 +323,8 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("fitness_none", "还没有体质测试结果。测试站录入后会显示在这里。", "No fitness results yet. They appear here once a testing station enters them."),
     (
         "fitness_rank",
-        "在{region}同性别、同年级（年龄）的 {n} 人中，超过约 {percent}% 的人。",
-        "Better than about {percent}% of the {n} people of the same sex and grade (or age) in {region}.",
+        "在{region}同性别、同年级（或同年龄组）的 {n} 人中，超过约 {percent}% 的人。",
+        "Better than about {percent}% of the {n} people of the same sex and grade (or age group) in {region}.",
     ),
     ("fitness_rank_few", "同组受测不足 {n} 人，暂不显示排名。", "Fewer than {n} people of the same group were tested: no rank shown."),
     ("fitness_cohort_grade", "{grade} 年级", "grade {grade}"),
