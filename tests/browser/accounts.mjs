@@ -9,7 +9,7 @@
 //   FITFORALL_BIN=/path/to/fitforall node accounts.mjs     (default: <repo>/target/debug/fitforall)
 
 import crypto from 'node:crypto';
-import { check, runJourney, shot, step, watchProblems } from './harness.mjs';
+import { check, logIn, noHorizontalOverflow, runJourney, shot, step, submitForm, watchProblems } from './harness.mjs';
 
 const PASSWORD = 'journey-pass-123';
 const HOME_REGION = '330106'; // 杭州市 · 西湖区
@@ -48,21 +48,6 @@ async function navTexts(page) {
   return (await page.locator('.site-nav a, .site-nav button').allTextContents()).map((text) => text.trim());
 }
 
-/** Submits the form `button` belongs to and waits for the answer to the POST to `action` (any status). */
-async function submitForm(page, button, action) {
-  const [response] = await Promise.all([
-    page.waitForResponse((candidate) => candidate.request().method() === 'POST' && new URL(candidate.url()).pathname === action),
-    page.locator(button).click(),
-  ]);
-  await page.waitForLoadState('load');
-  return response;
-}
-
-async function noHorizontalOverflow(page, what) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-  check(scrollWidth <= innerWidth + 1, `${what} is ${scrollWidth}px wide on a ${innerWidth}px phone`);
-}
-
 /** The text of the `<dd>` next to the `<dt>` named `label` on the account page. */
 async function fact(page, label) {
   return page.evaluate((label) => {
@@ -71,13 +56,6 @@ async function fact(page, label) {
   }, label);
 }
 
-async function logIn(page, base, phone, password) {
-  if (!new URL(page.url()).pathname.startsWith('/login')) await page.goto(`${base}/login`);
-  await page.fill('#phone', phone);
-  await page.fill('#password', password);
-  const response = await submitForm(page, 'form.stack-form button[type=submit]', '/login');
-  check(response.status() === 303 || response.status() === 302, `login answered ${response.status()}: ${await page.locator('.form-problem').allTextContents()}`);
-}
 
 async function logOut(page, base) {
   await Promise.all([page.waitForURL(`${base}/`), page.locator('.site-nav .nav-button').click()]);

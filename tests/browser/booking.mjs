@@ -11,7 +11,7 @@
 //   FITFORALL_BIN=/path/to/fitforall node booking.mjs     (default: <repo>/target/debug/fitforall)
 
 import crypto from 'node:crypto';
-import { check, runJourney, shot, step, watchProblems } from './harness.mjs';
+import { check, logIn, noHorizontalOverflow, runJourney, shot, step, submitForm, watchProblems } from './harness.mjs';
 
 /** The demo resident, as `fitforall demo` prints it (checked against its output). */
 const RESIDENT = { phone: '13800000003', password: 'demo-resident-pass' };
@@ -31,27 +31,11 @@ function freshPhone() {
   return `139${String(crypto.randomInt(0, 100_000_000)).padStart(8, '0')}`;
 }
 
-/** Submits the form `button` belongs to and waits for the answer to the POST to `action` (any status). */
-async function submitForm(page, button, action) {
-  const [response] = await Promise.all([
-    page.waitForResponse((candidate) => candidate.request().method() === 'POST' && new URL(candidate.url()).pathname === action),
-    page.locator(button).click(),
-  ]);
-  await page.waitForLoadState('load');
-  return response;
-}
 
-async function noHorizontalOverflow(page, what) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-  check(scrollWidth <= innerWidth + 1, `${what} is ${scrollWidth}px wide on a ${innerWidth}px phone`);
-}
 
-async function logIn(page, base, phone, password) {
+async function logInToAccount(page, base, phone, password) {
   await page.goto(`${base}/login`);
-  await page.fill('#phone', phone);
-  await page.fill('#password', password);
-  const response = await submitForm(page, 'form.stack-form button[type=submit]', '/login');
-  check(response.status() === 303 || response.status() === 302, `login answered ${response.status()}: ${await page.locator('.form-problem').allTextContents()}`);
+  await logIn(page, base, phone, password);
   check(page.url() === `${base}/account`, `login landed on ${page.url()}`);
 }
 
@@ -151,7 +135,7 @@ async function bookingJourney(page, base, server, who, prefix, phoneLayout) {
       const printed = server.output();
       check(printed.includes(who.phone) && printed.includes(who.password) && /13800000003\s+password demo-resident-pass\s+resident/.test(printed), `the demo does not print ${who.phone} / ${who.password} as its resident`);
     }
-    await logIn(page, base, who.phone, who.password);
+    await logInToAccount(page, base, who.phone, who.password);
   });
 
   await step(label('the first bookable venue printed by the demo: 在线预约 → 预约 → the week grid'), async () => {

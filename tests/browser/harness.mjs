@@ -111,6 +111,31 @@ export function watchProblems(page, problems, expected = () => false) {
   });
 }
 
+/** Submits the form `button` belongs to and waits for the answer to the POST to `action` (any status). */
+export async function submitForm(page, button, action) {
+  const [response] = await Promise.all([
+    page.waitForResponse((candidate) => candidate.request().method() === 'POST' && new URL(candidate.url()).pathname === action),
+    page.locator(button).click(),
+  ]);
+  await page.waitForLoadState('load');
+  return response;
+}
+
+/** Logs in on /login (from wherever the page is); checks the answer is a redirect. */
+export async function logIn(page, base, phone, password) {
+  if (!new URL(page.url()).pathname.startsWith('/login')) await page.goto(`${base}/login`);
+  await page.fill('#phone', phone);
+  await page.fill('#password', password);
+  const response = await submitForm(page, 'form.stack-form button[type=submit]', '/login');
+  check(response.status() === 303 || response.status() === 302, `login answered ${response.status()}: ${await page.locator('.form-problem').allTextContents()}`);
+}
+
+/** The page is no wider than the phone's viewport. */
+export async function noHorizontalOverflow(page, what) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  check(scrollWidth <= innerWidth + 1, `${what} is ${scrollWidth}px wide on a ${innerWidth}px phone`);
+}
+
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 }

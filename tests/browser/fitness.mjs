@@ -1,0 +1,106 @@
+// The FitForAll fitness-report journey in a real browser (headless Debian Chromium via playwright-core):
+// the demo resident logs in → my account → 我的体质测试报告 → two years of results, each with its item
+// table (score and why), grade, the provisional-standard badge and its known defects, the rank
+// among peers (or why there is none), the weakest items with advice, the history table and a print
+// button → English → the same report on a phone without horizontal scrolling → logged out, the
+// report asks for a log-in. Starts `fitforall demo` itself (fresh database), always stops it.
+//
+//   cd tests/browser && npm ci && node fitness.mjs
+
+import { check, logIn, noHorizontalOverflow, runJourney, shot, step, watchProblems } from './harness.mjs';
+
+/** The demo resident, as `fitforall demo` prints it (checked against its output). */
+const RESIDENT = { phone: '13800000003', password: 'demo-resident-pass' };
+
+/** What each result article on the report shows. */
+async function results(page) {
+  return page.$$eval('article.fitness-result', (articles) =>
+    articles.map((article) => ({
+      heading: article.querySelector('h2').textContent.trim(),
+      status: article.dataset.status,
+      total: (article.querySelector('.fitness-total') || {}).textContent,
+      rank: (article.querySelector('.fitness-rank') || {}).textContent,
+      items: [...article.querySelectorAll('table.fitness-items tbody tr')].map((row) => [...row.cells].map((cell) => cell.textContent.trim())),
+      advice: [...article.querySelectorAll('.fitness-prescriptions li')].map((item) => item.textContent.trim()),
+      provisional: !!article.querySelector('.badge-warning'),
+    })),
+  );
+}
+
+runJourney('fitness', async ({ base, server, browser }) => {
+  await step('the demo prints the resident and its fitness results', async () => {
+    check(server.output().includes(`${RESIDENT.phone}  password ${RESIDENT.password}`), 'the demo did not print the resident account');
+    check(/fitness: \d+ demo fitness results/.test(server.output()), 'the demo did not print its fitness results');
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  watchProblems(page, problems);
+
+  await step('log in → my account → 我的体质测试报告', async () => {
+    await logIn(page, base, RESIDENT.phone, RESIDENT.password);
+    check(new URL(page.url()).pathname === '/account', `login landed on ${page.url()}`);
+    await Promise.all([page.waitForURL(`${base}/account/fitness`), page.locator('a[href="/account/fitness"]').click()]);
+    check((await page.textContent('h1')).trim() === '我的体质测试报告', `heading: ${await page.textContent('h1')}`);
+    await shot(page, '51-fitness-report');
+  });
+
+  await step('two results, newest first, each scored item by item with the reason', async () => {
+    const shown = await results(page);
+    check(shown.length === 2, `${shown.length} results on the report`);
+    check(shown[0].heading.startsWith('2026-') && shown[1].heading.startsWith('2025-'), `order: ${shown.map((r) => r.heading)}`);
+    for (const result of shown) {
+      check(result.provisional, `${result.heading}: no provisional badge for the 2003 adult standard`);
+      check(result.items.length >= 8, `${result.heading}: ${result.items.length} item rows`);
+      for (const [name, value, score, why] of result.items) {
+        check(name && value && score && why, `${result.heading}: an item row is incomplete: ${[name, value, score, why]}`);
+        check(/^\d+$/.test(score), `${result.heading}: ${name} scored ${score}`);
+        check(why.includes('level') || why.includes('normal') || why.includes('light') || why.includes('heavy'), `${result.heading}: ${name}: no level in ${why}`);
+      }
+      check(['excellent', 'good', 'pass', 'fail', 'withheld'].includes(result.status), `${result.heading}: status ${result.status}`);
+    }
+  });
+
+  await step('rank among peers, or why not; the weakest items with advice; history; print button', async () => {
+    const [latest, earlier] = await results(page);
+    check(/超过约 \d+% 的人/.test(latest.rank || ''), `2026 rank: ${latest.rank}`);
+    check((earlier.rank || '').includes('不足 10 人'), `2025 rank: ${earlier.rank}`);
+    check(latest.advice.length >= 1 && latest.advice.every((text) => text.includes('—') && text.includes('每')), `advice: ${latest.advice}`);
+    const history = await page.$$eval('table.fitness-history tbody tr', (rows) => rows.map((row) => row.cells[0].textContent.trim()));
+    check(history.length === 2, `history rows: ${history}`);
+    check(await page.isVisible('button[data-print]'), 'no print button');
+    await page.click('details.hint summary');
+    check(((await page.textContent('details.hint ul')) || '').includes('sit-and-reach'), 'the known defects do not open');
+  });
+
+  await step('English: "My fitness report"', async () => {
+    await page.goto(`${base}/account/fitness?lang=en`);
+    check((await page.textContent('h1')).trim() === 'My fitness report', `heading: ${await page.textContent('h1')}`);
+    check(((await page.textContent('article.fitness-result .fitness-rank')) || '').startsWith('Better than about'), 'no English rank');
+    await shot(page, '51-fitness-report-english');
+    await page.goto(`${base}/account/fitness?lang=zh`);
+  });
+
+  await step('no CSP violations, console errors, script errors or failed requests', async () => {
+    check(problems.length === 0, problems.join('\n'));
+  });
+  await context.close();
+
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const small = await phone.newPage();
+  const phoneProblems = [];
+  watchProblems(small, phoneProblems);
+
+  await step('phone: logged out, the report asks for a log-in; then the report fits the screen', async () => {
+    const response = await small.goto(`${base}/account/fitness`);
+    check(new URL(small.url()).pathname === '/login', `logged out, /account/fitness went to ${small.url()} (${response.status()})`);
+    await logIn(small, base, RESIDENT.phone, RESIDENT.password);
+    await small.goto(`${base}/account/fitness`);
+    check((await small.locator('article.fitness-result').count()) === 2, 'the phone report lacks results');
+    await noHorizontalOverflow(small, 'the fitness report');
+    await shot(small, '51-fitness-report-phone');
+    check(phoneProblems.length === 0, phoneProblems.join('\n'));
+  });
+  await phone.close();
+});
