@@ -137,6 +137,9 @@ const PAGE_ROWS: &[Row] = &[
     Row { method: "post", path: "/bookings", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/account/bookings", expect: [303, 200, 200, 200, 200, 303] },
     Row { method: "get", path: "/account/fitness", expect: [303, 200, 200, 200, 200, 303] },
+    // The result-entry page of station `base-station`: its staff or a platform administrator.
+    Row { method: "get", path: "/stations/{id}/results", expect: [303, 403, 403, 403, 200, 303] },
+    Row { method: "post", path: "/stations/{id}/results", expect: [303, 403, 403, 403, 200, 403] },
     Row { method: "post", path: "/account/bookings/{id}/confirm", expect: [303, 409, 409, 409, 409, 403] },
     Row { method: "post", path: "/account/bookings/{id}/cancel", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/admin", expect: [303, 303, 303, 303, 303, 303] },
@@ -191,6 +194,19 @@ fn page_request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -
             let fields = vec![("from", format!("{day}T08:00")), ("to", format!("{day}T10:00")), ("reason", "页面矩阵".into())];
             ("/venues/base/manage/resources/base-court/closures".into(), fields)
         }
+        ("get", "/stations/{id}/results") => ("/stations/base-station/results".into(), vec![]),
+        ("post", "/stations/{id}/results") => (
+            "/stations/base-station/results".into(),
+            vec![
+                ("standard", "cnsphs-2014".into()),
+                ("sex", "F".into()),
+                ("grade", "3".into()),
+                ("test_date", "2026-05-10".into()),
+                ("person_ref", format!("page-{index}")),
+                ("m.height_cm", "130.0".into()),
+                ("m.weight_kg", "28.0".into()),
+            ],
+        ),
         ("post", "/bookings") => {
             ("/bookings".into(), vec![("slot_id", booking_slot()), ("places", "1".into()), ("key", format!("page-{index}")), ("venue", "base".into())])
         }

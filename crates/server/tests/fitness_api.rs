@@ -188,6 +188,38 @@ async fn story(database: &TestDatabase) {
     let anonymous = Browser::new(&app.base).get("/account/fitness").await;
     assert_eq!(anonymous.status, 303, "{label}: log in first");
 
+    // The station's entry page: staff enter a result through the same operation as the API.
+    let mut staff = Browser::new(&app.base);
+    assert_eq!(staff.log_in("13800000091", "password of 13800000091").await.status, 303, "{label}");
+    let form = staff.get("/stations/xihu/results").await;
+    assert_eq!(form.status, 200, "{label}");
+    form.assert_contains("name=\"m.run_50m_s\"");
+    let fields = [
+        ("standard", "cnsphs-2014"),
+        ("sex", "X"),
+        ("grade", "初二"),
+        ("test_date", "2026-05-12"),
+        ("person_ref", "page-1"),
+        ("m.height_cm", "150.0"),
+        ("m.weight_kg", "40.0"),
+    ];
+    let refused = staff.submit("/stations/xihu/results", "/stations/xihu/results", &fields).await;
+    assert_eq!(refused.status, 400, "{label}");
+    refused.assert_contains("form-problem");
+    refused.assert_contains("value=\"page-1\"");
+    let mut fields = fields.to_vec();
+    fields[1] = ("sex", "F");
+    let saved = staff.submit("/stations/xihu/results", "/stations/xihu/results", &fields).await;
+    assert_eq!(saved.status, 200, "{label}: {}", saved.body.chars().take(600).collect::<String>());
+    saved.assert_contains("已保存 page-1 的成绩");
+    saved.assert_contains("data-status=\"incomplete\"");
+    let adult_form = staff.get("/stations/xihu/results?standard=cnpfms-2003-adult").await;
+    adult_form.assert_contains("name=\"birth_date\"");
+    assert_eq!(Browser::new(&app.base).get("/stations/xihu/results").await.status, 303, "{label}: log in first");
+    let mut other = Browser::new(&app.base);
+    other.log_in("13800000092", "password of 13800000092").await;
+    assert_eq!(other.get("/stations/xihu/results").await.status, 403, "{label}: another station's staff");
+
     let (status, body) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301&year=2026", None).await;
     assert_eq!(status, 200, "{label}: {body}");
     assert_eq!(body["crude"]["tested"], 15, "{label}: graded records only: {body}");

@@ -31,6 +31,7 @@ pub mod i18n;
 pub mod operator;
 pub mod pages;
 pub mod regions;
+pub mod station;
 pub mod templates;
 
 pub use i18n::Lang;
@@ -109,6 +110,8 @@ fn page_routes() -> PageRoutes {
         .post("/bookings", booking::book_submit)
         .get("/account/bookings", booking::my_bookings)
         .get("/account/fitness", fitness::report_page)
+        .get("/stations/{id}/results", station::entry_page)
+        .post("/stations/{id}/results", station::entry_submit)
         .post("/account/bookings/{id}/cancel", booking::cancel_submit)
         .post("/account/bookings/{id}/confirm", booking::confirm_submit)
         .get("/admin", async || axum::response::Redirect::to("/admin/users"))

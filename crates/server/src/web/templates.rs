@@ -27,6 +27,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("booking_grid.html", include_str!("../../templates/booking_grid.html")),
     ("my_bookings.html", include_str!("../../templates/my_bookings.html")),
     ("fitness_report.html", include_str!("../../templates/fitness_report.html")),
+    ("station_entry.html", include_str!("../../templates/station_entry.html")),
     ("operator_macros.html", include_str!("../../templates/operator_macros.html")),
     ("operator_venue.html", include_str!("../../templates/operator_venue.html")),
 ];

@@ -1,0 +1,133 @@
+//! The result-entry page of a testing station (`/stations/{id}/results`, issue 5): staff of the
+//! station (or a platform administrator) enter one person's measurements; the page calls
+//! `api::fitness::record_result` (same policy, checks, scoring and audit as the API), shows the score
+//! card it stored, and offers an empty form for the next person. Refused fields are listed next to
+//! the form, which keeps what was typed.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use fitforall_core::policy::{Action, StationId};
+use minijinja::context;
+
+use crate::api::fitness::{ResultInput, ResultView, record_result};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::account::{Problem, problem, to_login};
+use crate::web::forms::PageForm;
+use crate::web::{PageContext, render_error_page};
+
+/// Form fields holding a measurement are named `m.<key>` (`m.height_cm`).
+const MEASUREMENT_PREFIX: &str = "m.";
+/// The standard a new form starts with.
+const DEFAULT_STANDARD: &str = "cnsphs-2014";
+
+/// The station the caller may enter results at: log in first; 400 for a malformed id, the policy's
+/// 403, 404 for an unknown station.
+async fn check_access(state: &AppState, page: &PageContext, id: &str) -> Result<fitforall_store::Station, Box<Response>> {
+    if !page.visitor.signed_in() {
+        return Err(Box::new(to_login(page)));
+    }
+    let checked = async {
+        let station = StationId::parse(id).map_err(|reason| ApiError::invalid_parameter("id", reason))?;
+        page.visitor.caller.require(&Action::RecordFitnessResult { station: station.clone() })?;
+        Ok::<_, ApiError>(state.store().station(&station).await?)
+    };
+    checked.await.map_err(|error| Box::new(render_error_page(error, page)))
+}
+
+fn render(
+    state: &AppState,
+    page: PageContext,
+    station: &fitforall_store::Station,
+    status: StatusCode,
+    fields: &BTreeMap<String, String>,
+    saved: Option<ResultView>,
+    problem: Option<Problem>,
+) -> Response {
+    let standard_id = fields.get("standard").map(String::as_str).filter(|id| state.standards().get(id).is_some()).unwrap_or(DEFAULT_STANDARD);
+    let standards: Vec<minijinja::Value> = state
+        .standards()
+        .iter()
+        .map(|standard| context! { id => standard.id.as_str(), name => page.lang.pick(&standard.name_zh, &standard.name_en), provisional => standard.provisional })
+        .collect();
+    let measures: Vec<minijinja::Value> = state
+        .standards()
+        .get(standard_id)
+        .map(|standard| {
+            standard
+                .measures()
+                .iter()
+                .map(|measure| {
+                    let name = format!("{MEASUREMENT_PREFIX}{}", measure.key);
+                    context! { key => measure.key.clone(), name => name.clone(), value => fields.get(&name).cloned().unwrap_or_default() }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let by_age = state.standards().get(standard_id).is_some_and(|standard| standard.cohort_kind == fitforall_core::fitness::CohortKind::Age);
+    let value = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let data = context! {
+        station => context! { id => station.id.to_string(), name => station.name.clone(), region => station.region.short() },
+        standards => standards,
+        standard => standard_id,
+        by_age => by_age,
+        measures => measures,
+        sex => value("sex"),
+        grade => value("grade"),
+        birth_date => value("birth_date"),
+        test_date => fields.get("test_date").cloned().unwrap_or_else(|| crate::api::venues::local_now().date().to_string()),
+        person_ref => value("person_ref"),
+        account_id => value("account_id"),
+        saved => saved,
+        problem => problem,
+    };
+    let title = page.lang.text("station_entry_title");
+    page.render(status, "station_entry.html", title, data)
+}
+
+pub async fn entry_page(State(state): State<AppState>, Path(id): Path<String>, page: PageContext) -> Response {
+    let station = match check_access(&state, &page, &id).await {
+        Ok(station) => station,
+        Err(response) => return *response,
+    };
+    let fields: BTreeMap<String, String> = page.query_value("standard").map(|standard| ("standard".to_string(), standard.to_string())).into_iter().collect();
+    render(&state, page, &station, StatusCode::OK, &fields, None, None)
+}
+
+pub async fn entry_submit(State(state): State<AppState>, Path(id): Path<String>, PageForm(page, fields): PageForm<BTreeMap<String, String>>) -> Response {
+    let station = match check_access(&state, &page, &id).await {
+        Ok(station) => station,
+        Err(response) => return *response,
+    };
+    let text = |name: &str| fields.get(name).map(|value| value.trim().to_string()).filter(|value| !value.is_empty());
+    let input = ResultInput {
+        standard: text("standard").unwrap_or_default(),
+        sex: text("sex").unwrap_or_default(),
+        grade: text("grade"),
+        birth_date: text("birth_date"),
+        test_date: text("test_date").unwrap_or_default(),
+        account_id: text("account_id"),
+        person_ref: text("person_ref"),
+        region: None,
+        measurements: fields
+            .iter()
+            .filter_map(|(name, value)| Some((name.strip_prefix(MEASUREMENT_PREFIX)?.to_string(), value.trim().to_string())))
+            .filter(|(_, value)| !value.is_empty())
+            .collect(),
+    };
+    match record_result(&state, &page.visitor.caller, &station.id, &input).await {
+        Ok(saved) => {
+            // The next person: the same standard and date, everything else empty.
+            let next: BTreeMap<String, String> =
+                ["standard", "test_date"].into_iter().filter_map(|name| Some((name.to_string(), fields.get(name)?.clone()))).collect();
+            render(&state, page, &station, StatusCode::OK, &next, Some(saved), None)
+        }
+        Err(error) => {
+            let shown = problem(page.lang, &error);
+            render(&state, page, &station, error.status, &fields, None, Some(shown))
+        }
+    }
+}
