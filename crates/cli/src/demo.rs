@@ -63,7 +63,8 @@ async fn create_demo_accounts(url: &str) -> anyhow::Result<(Vec<(&'static str, &
     let station = StationId::parse(DEMO_STATION_ID).map_err(anyhow::Error::msg)?;
     /// Phone, password, description, role, home region.
     type DemoAccount = (&'static str, &'static str, String, Option<Role>, Option<RegionCode>);
-    let xihu = Some(RegionCode::parse("330106").expect("valid"));
+    let xihu_code = RegionCode::parse("330106").expect("valid");
+    let xihu = Some(xihu_code);
     let accounts: [DemoAccount; 5] = [
         ("13800000001", "demo-platform-admin", "platform administrator 平台管理员".to_string(), Some(Role::PlatformAdmin), None),
         (
@@ -94,7 +95,7 @@ async fn create_demo_accounts(url: &str) -> anyhow::Result<(Vec<(&'static str, &
         .create_station(&fitforall_store::Station {
             id: station.clone(),
             name: "西湖区国民体质监测站（演示）Demo testing station".into(),
-            region: xihu.expect("valid"),
+            region: xihu_code,
             address: "杭州市西湖区（演示数据 demo data）".into(),
             created_at: now,
             updated_at: now,

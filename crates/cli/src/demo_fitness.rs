@@ -66,7 +66,7 @@ pub async fn create_demo_fitness_results(url: &str, seed: u64, station: &Station
     let standards = shipped::load().map_err(|errors| anyhow::anyhow!("the shipped standards do not load: {errors:?}"))?;
     let students = standard(&standards, "cnsphs-2014")?;
     let adults = standard(&standards, "cnpfms-2003-adult")?;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_f17);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x05ee_df17);
     let store = Store::connect(url).await?;
     let mut results = Vec::new();
     let mut next_id = 1_000_000_000i64;

@@ -1,4 +1,4 @@
-//! `fitforall import regions|population|venues FILE`.
+//! `fitforall import regions|population|venues FILE`; `import fitness-results` is in `import_fitness.rs`.
 
 use std::fs::File;
 use std::io::Read;
@@ -51,6 +51,15 @@ pub enum ImportKind {
         #[arg(long, value_enum)]
         format: Option<VenueFormat>,
     },
+    /// Fitness test results: a CSV of test records (the layout `fitforall score` reads) scored against
+    /// --standard and stored for the pass-rate indicator and reports.
+    ///
+    /// Every row is checked before anything is written (all-or-nothing unless --skip-invalid). The
+    /// results are then written in chunks of 10,000, one transaction each: a crash mid-write leaves
+    /// the earlier chunks stored, and re-running the same import completes it (stored rows come back
+    /// unchanged). A row is replaced per person (id), standard and test date. Records with an item
+    /// not tested are stored as incomplete and not counted in pass rates.
+    FitnessResults(crate::import_fitness::FitnessResultsArgs),
 }
 
 fn open_with_progress(path: &Path) -> anyhow::Result<Box<dyn Read>> {
@@ -96,20 +105,21 @@ fn print_summary(summary: UpsertSummary) {
     println!("imported: {} inserted, {} updated, {} unchanged", summary.inserted, summary.updated, summary.unchanged);
 }
 
-async fn open_store(database: Option<String>, file: &FileSettings) -> anyhow::Result<Store> {
+pub(crate) async fn open_store(database: Option<String>, file: &FileSettings) -> anyhow::Result<Store> {
     let url = crate::database_url(database, file);
     let store = Store::connect(&url).await.with_context(|| format!("cannot open the database {}", fitforall_server::startup::redact(&url)))?;
     fitforall_server::startup::seed_regions_if_empty(&store).await?;
     Ok(store)
 }
 
-async fn load_tree(store: &Store) -> anyhow::Result<RegionTree> {
+pub(crate) async fn load_tree(store: &Store) -> anyhow::Result<RegionTree> {
     let (tree, _) = RegionTree::build(store.load_regions().await?)?;
     Ok(tree)
 }
 
 pub async fn run(kind: ImportKind, file: &FileSettings) -> anyhow::Result<ExitCode> {
     match kind {
+        ImportKind::FitnessResults(args) => return crate::import_fitness::run(args, file).await,
         ImportKind::Regions(args) => {
             let report = import::read_regions_csv(open_with_progress(&args.file)?);
             if !check_report(&args.file, &report, args.skip_invalid) {

@@ -13,6 +13,7 @@ mod demo;
 mod demo_data;
 mod demo_fitness;
 mod import;
+mod import_fitness;
 mod indicators;
 mod score;
 mod settings;
@@ -60,7 +61,8 @@ enum Command {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
-    /// Import reference data from a file. A file with errors imports nothing unless --skip-invalid.
+    /// Import reference data or fitness results from a file. A file with errors imports nothing unless
+    /// --skip-invalid.
     Import {
         #[command(subcommand)]
         what: import::ImportKind,
