@@ -9,8 +9,9 @@
 
 import { check, logIn, noHorizontalOverflow, runJourney, shot, step, watchProblems } from './harness.mjs';
 
-/** The demo resident, as `fitforall demo` prints it (checked against its output). */
+/** The demo resident and station staff, as `fitforall demo` prints them (checked against its output). */
 const RESIDENT = { phone: '13800000003', password: 'demo-resident-pass' };
+const STAFF = { phone: '13800000005', password: 'demo-station-staff' };
 
 /** What each result article on the report shows. */
 async function results(page) {
@@ -80,6 +81,32 @@ runJourney('fitness', async ({ base, server, browser }) => {
     check(((await page.textContent('article.fitness-result .fitness-rank')) || '').startsWith('Better than about'), 'no English rank');
     await shot(page, '51-fitness-report-english');
     await page.goto(`${base}/account/fitness?lang=zh`);
+  });
+
+  await step('station staff: the entry form scores a result; the station\'s appointments are bookable sessions', async () => {
+    check(server.output().includes(`${STAFF.phone}  password ${STAFF.password}`), 'the demo did not print the station staff account');
+    const staff = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const staffPage = await staff.newPage();
+    watchProblems(staffPage, problems);
+    await logIn(staffPage, base, STAFF.phone, STAFF.password);
+    await staffPage.goto(`${base}/stations/demo-station-xihu/results`);
+    check((await staffPage.textContent('h1')).trim() === '体质测试成绩录入', `heading: ${await staffPage.textContent('h1')}`);
+    await staffPage.fill('#person_ref', 'journey-1');
+    await staffPage.selectOption('#sex', 'F');
+    await staffPage.fill('#grade', '三年级');
+    await staffPage.fill('[name="m.height_cm"]', '132.0');
+    await staffPage.fill('[name="m.weight_kg"]', '29.5');
+    await staffPage.fill('[name="m.run_50m_s"]', '10.2');
+    await Promise.all([staffPage.waitForLoadState('load'), staffPage.locator('form.stack-form button[type=submit]').click()]);
+    await staffPage.waitForSelector('.fitness-saved');
+    check((await staffPage.getAttribute('.fitness-saved', 'data-status')) === 'incomplete', 'an entry with items missing is not incomplete');
+    check(((await staffPage.textContent('.fitness-saved')) || '').includes('journey-1'), 'the saved notice does not name the person');
+    await shot(staffPage, '51-station-entry');
+    await Promise.all([staffPage.waitForLoadState('load'), staffPage.locator('a', { hasText: '测试预约' }).click()]);
+    check(/\/venues\/[^/]+\/book/.test(staffPage.url()), `the appointments link went to ${staffPage.url()}`);
+    const body = (await staffPage.textContent('body')) || '';
+    check(body.includes('国民体质测试预约'), 'the venue\'s booking page does not offer the fitness-test session');
+    await staff.close();
   });
 
   await step('no CSP violations, console errors, script errors or failed requests', async () => {

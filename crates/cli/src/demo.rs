@@ -97,6 +97,7 @@ async fn create_demo_accounts(url: &str) -> anyhow::Result<(Vec<(&'static str, &
             name: "西湖区国民体质监测站（演示）Demo testing station".into(),
             region: xihu_code,
             address: "杭州市西湖区（演示数据 demo data）".into(),
+            venue: None,
             created_at: now,
             updated_at: now,
         })
@@ -178,6 +179,28 @@ async fn create_demo_resources(url: &str) -> anyhow::Result<String> {
         let specs = generate_slots(&resource.slot_rules, &[], today, resource.booking_rules.days_ahead + 1);
         store.ensure_slots(&resource, &specs, &mut fitforall_server::auth::new_id).await?;
         made.push(format!("/venues/{}/book", venue.id));
+    }
+    // The demo testing station tests at the first of these venues: its appointments are a session
+    // resource there, booked like any other slot.
+    if let Some(venue) = venues.first() {
+        let test_rule = rule("2,4,6", "09:00", "11:00", 30, 6, 0, 0).parse().map_err(|errors| anyhow::anyhow!("demo slot rule: {errors:?}"))?;
+        let resource = fitforall_store::Resource {
+            id: ResourceId::parse(&format!("{}-fitness-test", venue.id)).map_err(anyhow::Error::msg)?,
+            venue: venue.id.clone(),
+            province: venue.region.province_code(),
+            name: "国民体质测试预约 Fitness test appointment".to_string(),
+            kind: "session".to_string(),
+            slot_rules: vec![test_rule],
+            booking_rules: BookingRules::default(),
+            real_name: false,
+            created_at: now,
+            updated_at: now,
+        };
+        store.create_resource(&resource).await?;
+        let specs = generate_slots(&resource.slot_rules, &[], today, resource.booking_rules.days_ahead + 1);
+        store.ensure_slots(&resource, &specs, &mut fitforall_server::auth::new_id).await?;
+        let station = fitforall_core::policy::StationId::parse(DEMO_STATION_ID).map_err(anyhow::Error::msg)?;
+        store.set_station_venue(&station, Some(&venue.id), now).await?;
     }
     store.close().await;
     Ok(format!("{} venues take bookings (window opens 08:00 for 7 days ahead): {}", made.len(), made.join(", ")))

@@ -457,6 +457,7 @@ async fn matrix(database: &TestDatabase) {
         name: "矩阵测试站".into(),
         region: RegionCode::parse("330106").unwrap(),
         address: String::new(),
+        venue: None,
         created_at: now,
         updated_at: now,
     };

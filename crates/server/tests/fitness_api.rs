@@ -93,12 +93,20 @@ async fn story(database: &TestDatabase) {
         let (status, body) = app.call(Some(&admin), reqwest::Method::POST, "/api/v1/stations", Some(station)).await;
         assert_eq!(status, 201, "{label}: {body}");
     }
-    let (status, body) = app.call(Some(&admin), reqwest::Method::POST, "/api/v1/stations", Some(json!({"id": "x", "name": "", "region": "999999"}))).await;
+    let bad_station = json!({"id": "x", "name": "", "region": "999999", "venue_id": "no-such-venue"});
+    let (status, body) = app.call(Some(&admin), reqwest::Method::POST, "/api/v1/stations", Some(bad_station)).await;
     assert_eq!(status, 400, "{label}");
     let fields: Vec<&str> = body["error"]["details"].as_array().unwrap().iter().map(|detail| detail["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["name", "region"], "{label}: {body}");
+    assert_eq!(fields, ["name", "region", "venue_id"], "{label}: {body}");
+    // A station at a venue: its appointments are that venue's bookable sessions.
+    let gym = json!({"id": "bj-gym", "name": "滨江体育馆", "region_code": "330108", "lat": 30.2, "lng": 120.2, "type": "gymnasium", "sports_area_m2": 900});
+    assert_eq!(app.call(Some(&admin), reqwest::Method::POST, "/api/v1/venues", Some(gym)).await.0, 201, "{label}");
+    let at_gym = json!({"id": "binjiang", "name": "滨江区国民体质监测站", "region": "330108", "venue_id": "bj-gym"});
+    let (status, body) = app.call(Some(&admin), reqwest::Method::POST, "/api/v1/stations", Some(at_gym)).await;
+    assert_eq!(status, 201, "{label}: {body}");
+    assert_eq!(body["appointments_url"], "/venues/bj-gym/book", "{label}: {body}");
     let (status, body) = app.call(None, reqwest::Method::GET, "/api/v1/stations?region=3301", None).await;
-    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(2)), "{label}");
+    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(3)), "{label}");
 
     let (_, xihu_staff) = app.account("13800000091", Some(Role::StationStaff { station: StationId::parse("xihu").unwrap() })).await;
     let (_, shangcheng_staff) = app.account("13800000092", Some(Role::StationStaff { station: StationId::parse("shangcheng").unwrap() })).await;

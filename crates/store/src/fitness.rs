@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use fitforall_core::policy::{AccountId, StationId};
 use fitforall_core::region::RegionCode;
+use fitforall_core::venue::VenueId;
 
 use crate::{Backend, Store, StoreError, StoreResult, UpsertSummary};
 
@@ -17,6 +18,8 @@ pub struct Station {
     pub name: String,
     pub region: RegionCode,
     pub address: String,
+    /// Where it tests: appointments are bookings of this venue's sessions.
+    pub venue: Option<VenueId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -65,7 +68,7 @@ pub struct PassRateRow {
     pub passed: u64,
 }
 
-type StationRow = (String, String, String, String, DateTime<Utc>, DateTime<Utc>);
+type StationRow = (String, String, String, String, Option<String>, DateTime<Utc>, DateTime<Utc>);
 #[derive(sqlx::FromRow)]
 struct ResultRow {
     id: i64,
@@ -95,12 +98,13 @@ fn corrupt(what: String) -> StoreError {
 }
 
 fn station_from_row(row: StationRow) -> StoreResult<Station> {
-    let (id, name, region, address, created_at, updated_at) = row;
+    let (id, name, region, address, venue, created_at, updated_at) = row;
     Ok(Station {
         id: StationId::parse(&id).map_err(|error| corrupt(format!("station id {id:?}: {error}")))?,
         name,
         region: RegionCode::parse(&region).map_err(|error| corrupt(format!("station {id} region: {error}")))?,
         address,
+        venue: venue.map(|venue| VenueId::parse(&venue)).transpose().map_err(|error| corrupt(format!("station {id} venue: {error}")))?,
         created_at,
         updated_at,
     })
@@ -142,12 +146,13 @@ impl Store {
             if taken.is_some() {
                 return Err(StoreError::Conflict(format!("station id {} is taken", station.id)));
             }
-            sqlx::query("INSERT INTO stations (province_code, id, name, region_code, address, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            sqlx::query("INSERT INTO stations (province_code, id, name, region_code, address, venue_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(station.region.province_code())
                 .bind(station.id.as_str())
                 .bind(&station.name)
                 .bind(station.region.full())
                 .bind(&station.address)
+                .bind(station.venue.as_ref().map(|venue| venue.as_str().to_string()))
                 .bind(station.created_at)
                 .bind(station.updated_at)
                 .execute(&mut *tx)
@@ -157,9 +162,26 @@ impl Store {
         Ok(())
     }
 
+    /// Sets (or clears) the venue where a station tests; `NotFound` for an unknown station.
+    pub async fn set_station_venue(&self, id: &StationId, venue: Option<&VenueId>, now: DateTime<Utc>) -> StoreResult<()> {
+        let changed = dispatch!(self, |pool, begin| {
+            sqlx::query("UPDATE stations SET venue_id = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.as_str())
+                .bind(venue.map(|venue| venue.as_str().to_string()))
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("station {id}")));
+        }
+        Ok(())
+    }
+
     pub async fn station(&self, id: &StationId) -> StoreResult<Station> {
         let row: Option<StationRow> = dispatch!(self, |pool, begin| {
-            sqlx::query_as("SELECT id, name, region_code, address, created_at, updated_at FROM stations WHERE id = $1")
+            sqlx::query_as("SELECT id, name, region_code, address, venue_id, created_at, updated_at FROM stations WHERE id = $1")
                 .bind(id.as_str())
                 .fetch_optional(pool)
                 .await?
@@ -171,7 +193,7 @@ impl Store {
     pub async fn stations(&self, region: Option<RegionCode>) -> StoreResult<Vec<Station>> {
         let prefix = region.map_or(String::new(), RegionCode::short);
         let rows: Vec<StationRow> = dispatch!(self, |pool, begin| {
-            sqlx::query_as("SELECT id, name, region_code, address, created_at, updated_at FROM stations WHERE region_code LIKE $1 ORDER BY id")
+            sqlx::query_as("SELECT id, name, region_code, address, venue_id, created_at, updated_at FROM stations WHERE region_code LIKE $1 ORDER BY id")
                 .bind(format!("{prefix}%"))
                 .fetch_all(pool)
                 .await?

@@ -43,6 +43,7 @@ async fn story(database: &TestDatabase) {
         name: "西湖区国民体质监测站".into(),
         region: region("330106"),
         address: "杭州市西湖区".into(),
+        venue: Some(fitforall_core::venue::VenueId::parse("xihu-gym").unwrap()),
         created_at: now,
         updated_at: now,
     };
@@ -52,6 +53,10 @@ async fn story(database: &TestDatabase) {
     assert_eq!(store.stations(Some(region("3301"))).await.unwrap().len(), 1, "{label}");
     assert!(store.stations(Some(region("3302"))).await.unwrap().is_empty(), "{label}: Ningbo has none");
     assert!(matches!(store.station(&StationId::parse("nowhere").unwrap()).await, Err(StoreError::NotFound(_))), "{label}");
+    store.set_station_venue(&station.id, None, now).await.unwrap();
+    assert_eq!(store.station(&station.id).await.unwrap().venue, None, "{label}: the venue is cleared");
+    let nowhere = StationId::parse("nowhere").unwrap();
+    assert!(matches!(store.set_station_venue(&nowhere, None, now).await, Err(StoreError::NotFound(_))), "{label}");
 
     let mut owned = result(1, "account:77", "330106001", "cnsphs-2014", "2026-05-10", Some("good"), Some(true));
     owned.account = Some(AccountId::new(77));

@@ -100,6 +100,9 @@ pub struct StationInput {
     pub region: String,
     #[serde(default)]
     pub address: String,
+    /// The venue where the station tests: its bookable sessions are the station's appointments.
+    #[serde(default)]
+    pub venue_id: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -108,10 +111,21 @@ pub struct StationView {
     pub name: String,
     pub region: String,
     pub address: String,
+    pub venue_id: Option<String>,
+    /// Where residents book a test: the venue's booking page (its sessions go through the booking
+    /// engine like every slot); null when the station has no venue.
+    pub appointments_url: Option<String>,
 }
 
-fn station_view(station: &Station) -> StationView {
-    StationView { id: station.id.to_string(), name: station.name.clone(), region: station.region.short(), address: station.address.clone() }
+pub fn station_view(station: &Station) -> StationView {
+    StationView {
+        id: station.id.to_string(),
+        name: station.name.clone(),
+        region: station.region.short(),
+        address: station.address.clone(),
+        venue_id: station.venue.as_ref().map(ToString::to_string),
+        appointments_url: station.venue.as_ref().map(|venue| format!("/venues/{venue}/book")),
+    }
 }
 
 /// Testing stations, optionally in a region's subtree.
@@ -150,12 +164,26 @@ pub async fn create_station(State(state): State<AppState>, caller: Caller, ApiJs
     if input.address.chars().count() > 200 {
         problems.push(detail("address", "at most 200 characters"));
     }
+    let venue = match input.venue_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match fitforall_core::venue::VenueId::parse(text) {
+            Ok(venue) if snapshot.catalog.get(&venue).is_some() => Some(venue),
+            Ok(_) => {
+                problems.push(detail("venue_id", format!("venue {text} does not exist")));
+                None
+            }
+            Err(reason) => {
+                problems.push(detail("venue_id", reason));
+                None
+            }
+        },
+    };
     let (Some(id), Some(region), true) = (id, region, problems.is_empty()) else {
         return Err(invalid_fields(problems));
     };
     caller.require(&Action::ManageStations { region })?;
     let now = Utc::now();
-    let station = Station { id, name, region, address: input.address.trim().to_string(), created_at: now, updated_at: now };
+    let station = Station { id, name, region, address: input.address.trim().to_string(), venue, created_at: now, updated_at: now };
     state.store().create_station(&station).await?;
     let view = station_view(&station);
     audit(&state, &caller, "create_station", format!("station {}", station.id), region, None, serde_json::to_string(&view).ok()).await?;

@@ -30,7 +30,7 @@ fn peer_region(region: RegionCode) -> RegionCode {
     }
 }
 
-fn status_text(lang: Lang, status: &str) -> &'static str {
+pub(crate) fn status_text(lang: Lang, status: &str) -> &'static str {
     lang.text(match status {
         "excellent" => "fitness_grade_excellent",
         "good" => "fitness_grade_good",

@@ -311,6 +311,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "Timed items may be written 3'40\" or 3:40; an item left empty is missing, never scored 0.",
     ),
     ("station_entry_submit", "保存并评分", "Save and score"),
+    ("station_appointments", "测试预约（场次与名额）", "Test appointments (sessions and places)"),
     (
         "fitness_report_intro",
         "每次测试按其标准逐项评分（达到哪一档、哪个阈值），并列出最弱的项目及锻炼建议。",

@@ -70,7 +70,12 @@ fn render(
     let by_age = state.standards().get(standard_id).is_some_and(|standard| standard.cohort_kind == fitforall_core::fitness::CohortKind::Age);
     let value = |name: &str| fields.get(name).cloned().unwrap_or_default();
     let data = context! {
-        station => context! { id => station.id.to_string(), name => station.name.clone(), region => station.region.short() },
+        station => context! {
+            id => station.id.to_string(),
+            name => station.name.clone(),
+            region => station.region.short(),
+            appointments_url => station.venue.as_ref().map(|venue| format!("/venues/{venue}/book")),
+        },
         standards => standards,
         standard => standard_id,
         by_age => by_age,
@@ -81,6 +86,7 @@ fn render(
         test_date => fields.get("test_date").cloned().unwrap_or_else(|| crate::api::venues::local_now().date().to_string()),
         person_ref => value("person_ref"),
         account_id => value("account_id"),
+        saved_status => saved.as_ref().and_then(|view| view.score_card["status"].as_str()).map(|status| crate::web::fitness::status_text(page.lang, status)),
         saved => saved,
         problem => problem,
     };

@@ -9,6 +9,9 @@ CREATE TABLE stations (
     name          TEXT NOT NULL CHECK (length(name) > 0),
     region_code   TEXT NOT NULL CHECK (length(region_code) = 12),
     address       TEXT NOT NULL,
+    -- The venue where the station tests: its bookable sessions (resources of kind 'session') are the
+    -- station's appointments, booked through the booking engine like any other slot.
+    venue_id      TEXT,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
     PRIMARY KEY (province_code, id)
