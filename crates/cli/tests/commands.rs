@@ -1,29 +1,12 @@
 //! The binary as a user runs it: imports with row-level reports, all-or-nothing, idempotent; the
 //! indicator table. On SQLite, and on PostgreSQL when FITFORALL_TEST_DATABASE_URL is set.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use fitforall_store::testing::TestDatabase;
 
-fn fitforall(database: &TestDatabase, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fitforall"))
-        .args(args)
-        .env("FITFORALL_DATABASE_URL", &database.url)
-        .env("FITFORALL_LOG", "warn")
-        .output()
-        .expect("run fitforall")
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-fn write(directory: &Path, name: &str, contents: &str) -> String {
-    let path = directory.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
-}
+mod support;
+use support::{fitforall, text, write};
 
 const VENUES_WITH_ERRORS: &str = "\
 id,name,region_code,lat,lng,type,sports_area_m2,sports,opening_hours,free_hours

@@ -4,31 +4,14 @@
 //! nothing, standards by age, and clear errors for bad arguments. On SQLite, and on PostgreSQL when
 //! FITFORALL_TEST_DATABASE_URL is set.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fitforall_core::region::RegionCode;
 use fitforall_store::Store;
 use fitforall_store::testing::TestDatabase;
 
-fn fitforall(database: &TestDatabase, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fitforall"))
-        .args(args)
-        .env("FITFORALL_DATABASE_URL", &database.url)
-        .env("FITFORALL_LOG", "warn")
-        .output()
-        .expect("run fitforall")
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-fn write(directory: &Path, name: &str, contents: &str) -> String {
-    let path = directory.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
-}
+mod support;
+use support::{fitforall, text, write};
 
 async fn run(database: TestDatabase, args: Vec<String>) -> (TestDatabase, Output) {
     tokio::task::spawn_blocking(move || {

@@ -454,24 +454,7 @@ impl Store {
         let rows: Vec<(i64, &SlotSpec)> = specs.iter().map(|spec| (new_id(), spec)).collect();
         let created = dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let mut created = 0;
-            for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
-                let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO slots ({SLOT_COLUMNS}) "));
-                insert.push_values(chunk, |mut row, (id, spec)| {
-                    row.push_bind(*id)
-                        .push_bind(&resource.province)
-                        .push_bind(resource.id.as_str())
-                        .push_bind(resource.venue.as_str())
-                        .push_bind(local_text(spec.start))
-                        .push_bind(local_text(spec.end))
-                        .push_bind(i32::try_from(spec.capacity).unwrap_or(i32::MAX))
-                        .push_bind(0i32)
-                        .push_bind(spec.price_fen)
-                        .push_bind(spec.reduced_price_fen);
-                });
-                insert.push(" ON CONFLICT (province_code, resource_id, starts_at) DO NOTHING");
-                created += insert.build().execute(&mut *tx).await?.rows_affected();
-            }
+            let created = insert_slots_in!(tx, resource, rows);
             tx.commit().await?;
             created
         });

@@ -6,7 +6,7 @@ use fitforall_core::booking::{MAX_SLOT_LENGTH_MIN, SlotSpec};
 use sqlx::AssertSqlSafe;
 
 use crate::booking::{LOCAL_TIME_FORMAT, Resource, local_text};
-use crate::{Backend, BackendKind, INSERT_CHUNK_ROWS, Store, StoreError, StoreResult};
+use crate::{Backend, BackendKind, Store, StoreError, StoreResult};
 
 fn parse_local(text: &str) -> StoreResult<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, LOCAL_TIME_FORMAT).map_err(|_| StoreError::Corrupt(format!("local time {text:?}")))
@@ -78,26 +78,7 @@ impl Store {
             let closures = closures.iter().map(|(from, to)| Ok((parse_local(from)?, parse_local(to)?))).collect::<StoreResult<Vec<_>>>()?;
             let rows: Vec<(i64, &SlotSpec)> =
                 ids.iter().copied().zip(specs).filter(|(_, spec)| !closures.iter().any(|(from, to)| spec.start < *to && *from < spec.end)).collect();
-            let mut created = 0;
-            for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
-                let mut insert = sqlx::QueryBuilder::new(
-                    "INSERT INTO slots (id, province_code, resource_id, venue_id, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen) ",
-                );
-                insert.push_values(chunk, |mut row, (id, spec)| {
-                    row.push_bind(*id)
-                        .push_bind(&resource.province)
-                        .push_bind(resource.id.as_str())
-                        .push_bind(resource.venue.as_str())
-                        .push_bind(local_text(spec.start))
-                        .push_bind(local_text(spec.end))
-                        .push_bind(i32::try_from(spec.capacity).unwrap_or(i32::MAX))
-                        .push_bind(0i32)
-                        .push_bind(spec.price_fen)
-                        .push_bind(spec.reduced_price_fen);
-                });
-                insert.push(" ON CONFLICT (province_code, resource_id, starts_at) DO NOTHING");
-                created += insert.build().execute(&mut *tx).await?.rows_affected();
-            }
+            let created = insert_slots_in!(tx, resource, rows);
             tx.commit().await?;
             created
         });

@@ -81,6 +81,35 @@ macro_rules! dispatch {
     };
 }
 
+/// Inside a write transaction: inserts `rows` (`(slot id, &SlotSpec)`) as empty slots of `resource`,
+/// skipping those whose (resource, start) exists already. Evaluates to the number created. Shared by
+/// `Store::ensure_slots` and `Store::create_missing_slots`.
+macro_rules! insert_slots_in {
+    ($tx:ident, $resource:expr, $rows:expr) => {{
+        let mut created = 0u64;
+        for chunk in $rows.chunks(crate::INSERT_CHUNK_ROWS) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO slots (id, province_code, resource_id, venue_id, starts_at, ends_at, capacity, taken, price_fen, reduced_price_fen) ",
+            );
+            insert.push_values(chunk, |mut row, (id, spec)| {
+                row.push_bind(*id)
+                    .push_bind(&$resource.province)
+                    .push_bind($resource.id.as_str())
+                    .push_bind($resource.venue.as_str())
+                    .push_bind(crate::booking::local_text(spec.start))
+                    .push_bind(crate::booking::local_text(spec.end))
+                    .push_bind(i32::try_from(spec.capacity).unwrap_or(i32::MAX))
+                    .push_bind(0i32)
+                    .push_bind(spec.price_fen)
+                    .push_bind(spec.reduced_price_fen);
+            });
+            insert.push(" ON CONFLICT (province_code, resource_id, starts_at) DO NOTHING");
+            created += insert.build().execute(&mut *$tx).await?.rows_affected();
+        }
+        created
+    }};
+}
+
 // After `dispatch!`: macro_rules! definitions are visible to modules declared below them.
 mod accounts;
 pub use accounts::*;

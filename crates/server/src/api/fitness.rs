@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::api::ApiJson;
 use crate::api::regions::{RegionSummary, parse_region};
-use crate::api::resources::{audit, invalid_fields};
+use crate::api::resources::{audit, detail, invalid_fields};
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::params::Params;
@@ -26,10 +26,6 @@ const MAX_MEASUREMENTS: usize = 32;
 /// Years a pass rate may be asked for.
 const MIN_YEAR: u64 = 2000;
 const MAX_YEAR: u64 = 2100;
-
-fn detail(field: impl Into<String>, reason: impl Into<String>) -> ErrorDetail {
-    ErrorDetail { field: field.into(), reason: reason.into() }
-}
 
 // ----- standards -----
 
@@ -651,7 +647,8 @@ pub async fn pass_rate(State(state): State<AppState>, params: Params) -> Result<
     }))
 }
 
-fn stored_cohort(kind: &str, value: u8) -> Option<Cohort> {
+/// The cohort of a stored result (`cohort_kind`, `cohort`).
+pub fn stored_cohort(kind: &str, value: u8) -> Option<Cohort> {
     match kind {
         "grade" => SchoolGrade::new(value).map(Cohort::Grade),
         "age" => AgeYears::new(value).map(Cohort::Age),

@@ -306,7 +306,7 @@ pub fn invalid_fields(details: Vec<ErrorDetail>) -> ApiError {
     ApiError { status: StatusCode::BAD_REQUEST, code: "invalid_body", message, details, retry_after_s: None }
 }
 
-fn detail(field: impl Into<String>, reason: impl Into<String>) -> ErrorDetail {
+pub(crate) fn detail(field: impl Into<String>, reason: impl Into<String>) -> ErrorDetail {
     ErrorDetail { field: field.into(), reason: reason.into() }
 }
 

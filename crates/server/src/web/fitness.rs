@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use fitforall_core::fitness::{AgeYears, Cohort, Dec, SchoolGrade, Sex, StudentRecord, prescription, score_student};
+use fitforall_core::fitness::{Cohort, Dec, Sex, StudentRecord, prescription, score_student};
 use fitforall_core::pass_rate::{MIN_REPORTED_N, Stratum};
 use fitforall_core::region::{RegionCode, RegionLevel};
 use fitforall_store::FitnessResult;
@@ -45,10 +45,7 @@ async fn result_view(state: &AppState, lang: Lang, stored: &FitnessResult) -> Op
     let result = &stored.result;
     let standard = state.standards().get(&result.standard_id)?;
     let sex = Sex::parse(&result.sex)?;
-    let cohort = match result.cohort_kind.as_str() {
-        "grade" => Cohort::Grade(SchoolGrade::new(result.cohort)?),
-        _ => Cohort::Age(AgeYears::new(result.cohort)?),
-    };
+    let cohort = crate::api::fitness::stored_cohort(&result.cohort_kind, result.cohort)?;
     let measurements: BTreeMap<String, String> = serde_json::from_str(&result.measurements_json).unwrap_or_default();
     let mut record = StudentRecord::new(standard, sex, cohort);
     for (key, text) in &measurements {
