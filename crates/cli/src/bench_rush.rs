@@ -1247,7 +1247,8 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
     }
     let (primary, temporary) = primary_database(&args)?;
     let setup_started = Instant::now();
-    let store = Store::connect(&primary).await.with_context(|| format!("cannot open the database {}", redact(&primary)))?;
+    // The fixture can be made again: no fsync per resident (the runs open the database normally).
+    let store = Store::connect_for_reloadable_bulk_load(&primary).await.with_context(|| format!("cannot open the database {}", redact(&primary)))?;
     let prepared = prepare(&store, &args, today).await;
     store.close().await;
     let fixture = prepared?;

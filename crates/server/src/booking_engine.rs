@@ -125,8 +125,18 @@ impl BookingEngine {
     }
 }
 
+/// Whether a batch being collected stops waiting for more requests: it takes every request already
+/// queued (up to `max_batch`) in any case, and then waits (until the window closes) only while it is
+/// smaller than the batch before it. A burst therefore fills its first batch during the window, and
+/// while the burst goes on each next batch goes as soon as it has as many requests as the last one
+/// instead of sitting out the window; a trickle makes batches of one without waiting.
+pub fn batch_is_ready(collected: usize, max_batch: usize, previous_batch: usize) -> bool {
+    collected >= max_batch || (previous_batch > 0 && collected >= previous_batch)
+}
+
 async fn shard_worker(store: Store, config: BookingEngineConfig, mut receiver: mpsc::Receiver<Job>) {
     let window = Duration::from_millis(config.batch_window_ms);
+    let mut previous_batch = 0;
     while let Some(first) = receiver.recv().await {
         let mut jobs = vec![first];
         let deadline = tokio::time::Instant::now() + window;
@@ -134,12 +144,14 @@ async fn shard_worker(store: Store, config: BookingEngineConfig, mut receiver: m
             match receiver.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) if batch_is_ready(jobs.len(), config.max_batch, previous_batch) => break,
                 Err(mpsc::error::TryRecvError::Empty) => match tokio::time::timeout_at(deadline, receiver.recv()).await {
                     Ok(Some(job)) => jobs.push(job),
                     Ok(None) | Err(_) => break,
                 },
             }
         }
+        previous_batch = jobs.len();
         let started = Instant::now();
         let (requests, replies): (Vec<BatchRequest>, Vec<oneshot::Sender<BookOutcome>>) = jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
         let size = requests.len();
@@ -195,9 +207,10 @@ enum Pending {
 
 async fn decide_once(store: &Store, requests: &[BatchRequest]) -> Result<Vec<BookOutcome>, StoreError> {
     let now = local_now();
+    let now_utc = Utc::now();
     let mut pending: Vec<Pending> = Vec::with_capacity(requests.len());
     let inserted = store
-        .book_batch(requests, now, Utc::now(), |state: &mut BatchState| {
+        .book_batch(requests, now, now_utc, |state: &mut BatchState| {
             let mut made: Vec<NewBooking> = Vec::new();
             let mut first_with_key: HashMap<(AccountId, &str), usize> = HashMap::new();
             for (index, request) in requests.iter().enumerate() {
@@ -225,7 +238,7 @@ async fn decide_once(store: &Store, requests: &[BatchRequest]) -> Result<Vec<Boo
                 match state.ledger.book(&rules, &book, now) {
                     Err(refusal) => pending.push(Pending::Done(BookOutcome::Refused(refusal))),
                     Ok(accepted) => {
-                        let id = crate::auth::new_id();
+                        let id = crate::auth::new_time_ordered_id(now_utc);
                         made.push(NewBooking {
                             id,
                             slot: request.slot,
@@ -281,5 +294,26 @@ pub async fn expiry_loop(store: Store, interval_ms: u64, mut stop: tokio::sync::
             Ok(expired) => tracing::info!(expired, "expired unconfirmed holds"),
             Err(error) => tracing::warn!(%error, "expiring holds failed; will retry"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_is_ready;
+
+    #[test]
+    fn a_batch_waits_only_while_it_is_smaller_than_the_last_one() {
+        // (collected, max_batch, previous_batch) → ready
+        let check = |collected, max_batch, previous_batch, expect| {
+            assert_eq!(batch_is_ready(collected, max_batch, previous_batch), expect, "collected {collected}, max {max_batch}, previous {previous_batch}")
+        };
+        check(1, 500, 0, false); // the first batch of a process waits out its window
+        check(499, 500, 0, false);
+        check(500, 500, 0, true); // full
+        check(1, 500, 1, true); // a trickle: batches of one, no waiting
+        check(255, 500, 256, false); // a burst goes on: wait for as many as last time …
+        check(256, 500, 256, true); // … and not longer
+        check(300, 500, 256, true);
+        check(500, 500, 600, true); // max_batch lowered since
     }
 }

@@ -241,6 +241,84 @@ async fn story(database: &TestDatabase) {
     let shangcheng = children.iter().find(|child| child["region"]["short_code"] == "330102").unwrap();
     assert_eq!((shangcheng["crude"]["suppressed"].as_bool(), &shangcheng["crude"]["tested"]), (Some(true), &Value::Null), "{label}");
 
+    // The day's appointments at a station with a venue: bookings of its test sessions (not of its
+    // courts), each linking to the form for that account and day; a station without a venue says so.
+    form.assert_contains("本站未关联场馆");
+    let session = json!({"id": "bj-test", "name": "体质测试", "kind": "session",
+        "slot_rules": [{"weekdays": "1-7", "start": "09:00", "end": "11:00", "slot_length_min": 30, "places": 6, "price_fen": 0}]});
+    let court = json!({"id": "bj-court", "name": "羽毛球 1 号场", "kind": "court",
+        "slot_rules": [{"weekdays": "1-7", "start": "09:00", "end": "11:00", "slot_length_min": 60, "places": 1, "price_fen": 0}]});
+    for resource in [session, court] {
+        let (status, body) = app.call(Some(&admin), reqwest::Method::POST, "/api/v1/venues/bj-gym/resources", Some(resource)).await;
+        assert_eq!(status, 201, "{label}: {body}");
+    }
+    let today = fitforall_server::api::venues::local_now().date();
+    fitforall_server::slot_generation::generate_all_slots(&app.state, today).await.unwrap();
+    let day = today + chrono::Days::new(2);
+    let mut booked = Vec::new();
+    for resource in ["bj-test", "bj-court"] {
+        let (status, body) = app.call(None, reqwest::Method::GET, &format!("/api/v1/resources/{resource}/slots?from={day}&days=1"), None).await;
+        assert_eq!(status, 200, "{label}: {body}");
+        let slot = fitforall_core::booking::SlotId::new(body["slots"][0]["id"].as_str().unwrap().parse().unwrap());
+        let request = fitforall_store::BatchRequest {
+            slot,
+            account: resident_id,
+            places: 1,
+            reduced: false,
+            idempotency_key: format!("appointment-{resource}"),
+            request_hash: "hash".into(),
+        };
+        let made = app
+            .state
+            .store()
+            .book_batch(&[request], fitforall_server::api::venues::local_now(), Utc::now(), |_: &mut fitforall_store::BatchState| {
+                vec![fitforall_store::NewBooking {
+                    id: fitforall_server::auth::new_id(),
+                    slot,
+                    account: resident_id,
+                    places: 1,
+                    status: fitforall_core::booking::BookingStatus::Confirmed,
+                    total_fen: 0,
+                    reduced: false,
+                    expires_at: None,
+                    idempotency_key: format!("appointment-{resource}"),
+                    request_hash: "hash".into(),
+                }]
+            })
+            .await
+            .unwrap();
+        booked.extend(made);
+    }
+    assert_eq!(booked.len(), 2, "{label}");
+    app.account("13800000094", Some(Role::StationStaff { station: StationId::parse("binjiang").unwrap() })).await;
+    let mut binjiang = Browser::new(&app.base);
+    binjiang.log_in("13800000094", "password of 13800000094").await;
+    let sheet = binjiang.get(&format!("/stations/binjiang/results?date={day}")).await;
+    assert_eq!(sheet.status, 200, "{label}");
+    sheet.assert_contains(&format!("测试预约 · {day}"));
+    sheet.assert_contains(&format!("data-account=\"{resident_id}\""));
+    sheet.assert_contains("体质测试");
+    assert!(!sheet.body.contains("羽毛球 1 号场"), "{label}: only test sessions are appointments");
+    let enter_url = format!("/stations/binjiang/results?standard=cnsphs-2014&amp;account_id={resident_id}&amp;test_date={day}#entry");
+    sheet.assert_contains(&enter_url);
+    let prefilled = binjiang.get(&format!("/stations/binjiang/results?standard=cnsphs-2014&account_id={resident_id}&test_date={day}")).await;
+    prefilled.assert_contains(&format!("name=\"account_id\" value=\"{resident_id}\""));
+    prefilled.assert_contains(&format!("name=\"test_date\" type=\"date\" value=\"{day}\""));
+    let empty_day = binjiang.get(&format!("/stations/binjiang/results?date={}", day + chrono::Days::new(1))).await;
+    empty_day.assert_contains("这一天没有测试预约。");
+
+    // The region page shows the same figures, its children with suppressed cells, and the definition.
+    let hangzhou = Browser::new(&app.base).get("/regions/3301").await;
+    assert_eq!(hangzhou.status, 200, "{label}");
+    hangzhou.assert_contains("国民体质测试达标率");
+    hangzhou.assert_contains("2026 年测试 · 国家学生体质健康标准（2014年修订）");
+    hangzhou.assert_contains("受测 15 人");
+    hangzhou.assert_contains(&format!("{:.1} %", f64::from(passed) / 12.0 * 100.0));
+    hangzhou.assert_contains("不足 10 人，不公布");
+    hangzhou.assert_contains("/api/v1/indicators/fitness-pass-rate?region=3301&amp;year=2026&amp;standard=cnsphs-2014");
+    let ningbo = Browser::new(&app.base).get("/regions/3302?lang=en").await;
+    ningbo.assert_contains("No fitness test results in this region yet.");
+
     // An adult's result under the 2003 standard: now a request without a standard must choose.
     let adult = json!({"standard": "cnpfms-2003-adult", "sex": "女", "birth_date": "1990-03-07", "test_date": "2026-05-10", "person_ref": "a-1",
         "measurements": {"height_cm": "160.0", "weight_kg": "52.0"}});
@@ -253,6 +331,10 @@ async fn story(database: &TestDatabase) {
     assert!(message.contains("cnpfms-2003-adult") && message.contains("cnsphs-2014") && message.contains("never mix"), "{label}: {message}");
     let (status, _) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301&year=2026&standard=cnsphs-2014", None).await;
     assert_eq!(status, 200, "{label}");
+    // Each standard in its own block on the region page, never mixed.
+    let both = Browser::new(&app.base).get("/regions/3301").await;
+    both.assert_contains("2026 年测试 · 国家学生体质健康标准（2014年修订）");
+    both.assert_contains("暂行标准，结果仅供参考");
     let (status, _) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3302&year=2026", None).await;
     assert_eq!(status, 404, "{label}: Ningbo has no results");
     let (status, _) = app.call(None, reqwest::Method::GET, "/api/v1/indicators/fitness-pass-rate?region=3301", None).await;

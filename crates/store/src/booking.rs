@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, Utc};
 use fitforall_core::booking::{
     BookingRules, BookingRulesInput, BookingStatus, Closure, Ledger, PersonState, ResourceId, SlotId, SlotRule, SlotRuleInput, SlotSpec, SlotState,
     banned_until, no_show_lookback_days,
@@ -770,10 +770,12 @@ impl Store {
     pub async fn bookings_of_venue_day(&self, venue: &VenueId, date: NaiveDate) -> StoreResult<Vec<Booking>> {
         let rows: Vec<BookingRow> = dispatch!(self, |pool, begin| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {BOOKING_COLUMNS} FROM bookings WHERE venue_id = $1 AND slot_date = $2 ORDER BY slot_start, id LIMIT $3"
+                "SELECT {BOOKING_COLUMNS} FROM bookings WHERE slot_id IN (SELECT id FROM slots WHERE venue_id = $1 AND starts_at >= $2 AND starts_at < $3) \
+                 ORDER BY slot_start, id LIMIT $4"
             )))
             .bind(venue.as_str())
-            .bind(date.to_string())
+            .bind(local_text(date.and_time(NaiveTime::MIN)))
+            .bind(local_text((date + Duration::days(1)).and_time(NaiveTime::MIN)))
             .bind(MAX_BOOKING_ROWS)
             .fetch_all(pool)
             .await?

@@ -293,6 +293,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// The latest test year with results under `standard_id` in `region`'s subtree (walks
+    /// `fitness_results_rate` backwards from the latest year, stopping at the first match).
+    pub async fn fitness_latest_year(&self, standard_id: &str, region: RegionCode) -> StoreResult<Option<i32>> {
+        let year: Option<i32> = dispatch!(self, |pool, begin| {
+            sqlx::query_scalar(
+                "SELECT test_year FROM fitness_results WHERE standard_id = $1 AND region_code LIKE $2 ORDER BY standard_id DESC, test_year DESC LIMIT 1",
+            )
+            .bind(standard_id)
+            .bind(format!("{}%", region.short()))
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(year)
+    }
+
     /// People graded (complete records) and passed, per region, sex and cohort, for one standard and
     /// year in `region`'s subtree. Incomplete records are not counted.
     pub async fn pass_rate_counts(&self, standard_id: &str, year: i32, region: RegionCode) -> StoreResult<Vec<PassRateRow>> {

@@ -144,11 +144,29 @@ pub struct Store {
 impl Store {
     /// Connects (creating a SQLite file when missing) and applies the migrations.
     pub async fn connect(url: &str) -> StoreResult<Store> {
+        Store::connect_with_durability(url, SqliteSynchronous::Full).await
+    }
+
+    /// Like `connect`, but a SQLite commit does not wait for the disk (`synchronous=OFF`): a crash
+    /// of this process loses nothing, a crash of the machine may lose the last commits. Only for
+    /// loading data that can be loaded again (a benchmark's fixture); close it before serving.
+    /// PostgreSQL is opened as by `connect` (its durability is the server's setting).
+    pub async fn connect_for_reloadable_bulk_load(url: &str) -> StoreResult<Store> {
+        Store::connect_with_durability(url, SqliteSynchronous::Off).await
+    }
+
+    async fn connect_with_durability(url: &str, sqlite_synchronous: SqliteSynchronous) -> StoreResult<Store> {
         let backend = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(sqlite_synchronous)
+                // 32 MiB of page cache per connection (SQLite's default is 2 MiB): the hot indexes of
+                // a rush stay in memory instead of being read again through system calls.
+                .pragma("cache_size", "-32768")
+                // Checkpoint every 16 MiB of WAL (default 4 MiB): index pages written by successive
+                // batches are copied back to the database file once instead of once per batch.
+                .pragma("wal_autocheckpoint", "4096")
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;

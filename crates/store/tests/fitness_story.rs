@@ -84,6 +84,13 @@ async fn story(database: &TestDatabase) {
     assert_eq!(mine[0].result, owned, "{label}: round-trip");
 
     assert_eq!(store.fitness_standards_with_results(region("3301"), 2026).await.unwrap(), ["cnpfms-2003-adult", "cnsphs-2014"], "{label}");
+    // The latest year with results, per standard and subtree.
+    assert_eq!(store.fitness_latest_year("cnsphs-2014", region("3301")).await.unwrap(), Some(2026), "{label}");
+    assert_eq!(store.fitness_latest_year("cnsphs-2014", region("330106")).await.unwrap(), Some(2026), "{label}");
+    assert_eq!(store.fitness_latest_year("cnsphs-2014", region("330106001")).await.unwrap(), Some(2026), "{label}");
+    assert_eq!(store.fitness_latest_year("cnpfms-2003-adult", region("3302")).await.unwrap(), None, "{label}: nothing in Ningbo");
+    assert_eq!(store.fitness_latest_year("cnsphs-2014", region("3302")).await.unwrap(), Some(2026), "{label}");
+    assert_eq!(store.fitness_latest_year("cnsphs-2014", region("44")).await.unwrap(), None, "{label}");
     let counts = store.pass_rate_counts("cnsphs-2014", 2026, region("3301")).await.unwrap();
     let row =
         |code: &str, tested: u64, passed: u64| PassRateRow { region: region(code), sex: "M".into(), cohort_kind: "grade".into(), cohort: 7, tested, passed };

@@ -561,8 +561,8 @@ pub struct PassRateResponse {
     pub children: Vec<RegionRateView>,
 }
 
-const PASS_RATE_TEXT_ZH: &str = "体质测试达标率 = 综合评定为及格及以上的人数 ÷ 测试人数（仅计各项齐全的记录），同一标准版本内计算；标化率按所查地区受测人群的性别×年级（或年龄组）构成直接标化；不足 10 人的单元不公布。";
-const PASS_RATE_TEXT_EN: &str = "Fitness pass rate = people graded pass or better ÷ people tested (complete records only), within one standard version; the standardised rate is directly standardised to the sex × grade (or age group) composition of the people tested in the requested region; cells under 10 people are suppressed.";
+pub const PASS_RATE_TEXT_ZH: &str = "体质测试达标率 = 综合评定为及格及以上的人数 ÷ 测试人数（仅计各项齐全的记录），同一标准版本内计算；标化率按所查地区受测人群的性别×年级（或年龄组）构成直接标化；不足 10 人的单元不公布。";
+pub const PASS_RATE_TEXT_EN: &str = "Fitness pass rate = people graded pass or better ÷ people tested (complete records only), within one standard version; the standardised rate is directly standardised to the sex × grade (or age group) composition of the people tested in the requested region; cells under 10 people are suppressed.";
 
 fn region_rate_view(state: &AppState, region: RegionCode, crude: &ReportedRate, standardised: &Result<f64, NotStandardised>) -> Option<RegionRateView> {
     let snapshot = state.snapshot();
@@ -608,6 +608,12 @@ pub async fn pass_rate(State(state): State<AppState>, params: Params) -> Result<
             }
         }
     };
+    Ok(Json(pass_rate_response(&state, region, year, standard).await?))
+}
+
+/// The fitness pass rate of `region` (and its children, by sex and cohort) in `year` under one standard.
+pub async fn pass_rate_response(state: &AppState, region: RegionCode, year: u16, standard: &Standard) -> Result<PassRateResponse, ApiError> {
+    let snapshot = state.snapshot();
     let rows = state.store().pass_rate_counts(standard.id.as_str(), i32::from(year), region).await?;
     let mut counts = Vec::with_capacity(rows.len());
     for row in rows {
@@ -623,8 +629,8 @@ pub async fn pass_rate(State(state): State<AppState>, params: Params) -> Result<
         counts.push(PassCount { region: row.region, sex, stratum: Stratum::of(cohort), tested: row.tested, passed: row.passed });
     }
     let report = pass_rate_report(region, &counts, |code| snapshot.regions.child_towards(region, code));
-    let total = region_rate_view(&state, region, &report.total.crude, &report.total.standardised).ok_or_else(ApiError::internal)?;
-    Ok(Json(PassRateResponse {
+    let total = region_rate_view(state, region, &report.total.crude, &report.total.standardised).ok_or_else(ApiError::internal)?;
+    Ok(PassRateResponse {
         indicator: crate::api::indicators::DefinitionView {
             id: "fitness-pass-rate".into(),
             version: "1".into(),
@@ -643,8 +649,8 @@ pub async fn pass_rate(State(state): State<AppState>, params: Params) -> Result<
             .iter()
             .map(|cell| CellView { sex: cell.sex.code().to_string(), group: cell.stratum.label(), rate: rate_view(&cell.rate) })
             .collect(),
-        children: report.children.iter().filter_map(|child| region_rate_view(&state, child.region, &child.crude, &child.standardised)).collect(),
-    }))
+        children: report.children.iter().filter_map(|child| region_rate_view(state, child.region, &child.crude, &child.standardised)).collect(),
+    })
 }
 
 /// The cohort of a stored result (`cohort_kind`, `cohort`).

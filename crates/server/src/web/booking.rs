@@ -248,7 +248,8 @@ fn refusal_error(lang: Lang, slot: fitforall_core::booking::SlotId, refusal: &Re
 // ---------------------------------------------------------------------------------------------
 // My bookings
 
-fn status_text(lang: Lang, status: BookingStatus) -> &'static str {
+/// A booking status in words.
+pub fn status_text(lang: Lang, status: BookingStatus) -> &'static str {
     lang.text(match status {
         BookingStatus::Held => "booking_status_held",
         BookingStatus::Confirmed => "booking_status_confirmed",

@@ -33,6 +33,7 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ErrorDetail};
 use crate::state::AppState;
 use crate::web::account::{Problem, problem, to_login};
+use crate::web::booking::status_text;
 use crate::web::forms::PageForm;
 use crate::web::i18n::fill;
 use crate::web::{Lang, PageContext, render_error_page};
@@ -468,18 +469,6 @@ fn price_text(lang: Lang, fen: i64) -> String {
         return lang.text("booking_free").to_string();
     }
     fill(lang.text("booking_price"), &[("yuan", &fen_to_yuan(fen))])
-}
-
-fn status_text(lang: Lang, status: BookingStatus) -> &'static str {
-    lang.text(match status {
-        BookingStatus::Held => "booking_status_held",
-        BookingStatus::Confirmed => "booking_status_confirmed",
-        BookingStatus::CheckedIn => "booking_status_checked_in",
-        BookingStatus::Cancelled => "booking_status_cancelled",
-        BookingStatus::CancelledLate => "booking_status_cancelled_late",
-        BookingStatus::Expired => "booking_status_expired",
-        BookingStatus::NoShow => "booking_status_no_show",
-    })
 }
 
 fn rules_summary(lang: Lang, rules: &BookingRulesView) -> String {

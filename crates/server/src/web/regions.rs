@@ -281,6 +281,7 @@ pub async fn region(State(state): State<AppState>, page: PageContext, Path(code)
             area => format!("{} m²", group_digits(indicator.total.sports_area_m2.round() as u64)),
         }
     });
+    let pass_rates = pass_rate_blocks(&state, lang, code).await;
     let chain: Vec<Value> = detail.parents.iter().map(|parent| context! { name => parent.name, url => format!("/regions/{}", parent.short_code) }).collect();
 
     let venue_params = Params::parse(&format!("region={}&limit={VENUES_SHOWN}", code.short())).expect("valid query");
@@ -306,9 +307,77 @@ pub async fn region(State(state): State<AppState>, page: PageContext, Path(code)
         venues_url => format!("/venues?region={}", code.short()),
         children => rows,
         map => choropleth(lang, &state, &snapshot, Some(code)),
+        pass_rates => pass_rates,
+        pass_rate_definition => lang.pick(crate::api::fitness::PASS_RATE_TEXT_ZH, crate::api::fitness::PASS_RATE_TEXT_EN),
         definition => lang.pick(fitforall_core::indicator::PER_CAPITA_SPORTS_AREA.text_zh, fitforall_core::indicator::PER_CAPITA_SPORTS_AREA.text_en),
     };
     page.render(StatusCode::OK, "region.html", &region.name, data)
+}
+
+/// A share as a percentage with one decimal ("88.8 %").
+fn percent_text(rate: f64) -> String {
+    format!("{:.1} %", rate * 100.0)
+}
+
+fn reported_rate_text(lang: Lang, rate: &crate::api::fitness::RateView, min_reported_n: u64) -> Value {
+    match (rate.rate, rate.tested) {
+        (Some(value), Some(tested)) if !rate.suppressed => context! {
+            value => percent_text(value),
+            tested => group_digits(tested),
+            tested_text => fill(lang.text("pass_rate_tested"), &[("n", &group_digits(tested))]),
+        },
+        _ => context! { suppressed => fill(lang.text("pass_rate_suppressed"), &[("n", &min_reported_n.to_string())]) },
+    }
+}
+
+/// The region's fitness pass rate under each loaded standard, for that standard's latest test year
+/// with results here (one block per standard: rates never mix standard versions). A store failure
+/// leaves the section out (logged) rather than failing the whole page.
+async fn pass_rate_blocks(state: &AppState, lang: Lang, code: RegionCode) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    for standard in state.standards().iter() {
+        let year = match state.store().fitness_latest_year(standard.id.as_str(), code).await {
+            Ok(Some(year)) => year,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(%error, standard = standard.id.as_str(), "the region page's pass rate could not be read");
+                continue;
+            }
+        };
+        let Ok(year) = u16::try_from(year) else { continue };
+        let response = match crate::api::fitness::pass_rate_response(state, code, year, standard).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::warn!(?error, standard = standard.id.as_str(), "the region page's pass rate could not be computed");
+                continue;
+            }
+        };
+        let min_reported_n = response.min_reported_n;
+        let children: Vec<Value> = response
+            .children
+            .iter()
+            .map(|child| {
+                context! {
+                    name => child.region.name,
+                    url => format!("/regions/{}", child.region.short_code),
+                    rate => reported_rate_text(lang, &child.crude, min_reported_n),
+                }
+            })
+            .collect();
+        let standard_name = lang.pick(&standard.name_zh, &standard.name_en);
+        blocks.push(context! {
+            heading => fill(lang.text("pass_rate_year"), &[("year", &year.to_string()), ("standard", standard_name)]),
+            provisional => standard.provisional,
+            known_defects => standard.known_defects,
+            crude => reported_rate_text(lang, &response.total.crude, min_reported_n),
+            standardised => response.total.standardised_rate.map(percent_text),
+            standardised_note => response.total.standardised_note,
+            children => children,
+            demo_data => response.demo_data,
+            api_url => format!("/api/v1/indicators/fitness-pass-rate?region={}&year={year}&standard={}", code.short(), standard.id.as_str()),
+        });
+    }
+    blocks
 }
 
 #[cfg(test)]
