@@ -7,7 +7,7 @@
 //
 //   cd tests/browser && npm ci && node fitness.mjs
 
-import { check, logIn, noHorizontalOverflow, runJourney, shot, step, watchProblems } from './harness.mjs';
+import { check, logIn, noHorizontalOverflow, runJourney, shot, step, submitForm, watchProblems } from './harness.mjs';
 
 /** The demo resident and station staff, as `fitforall demo` prints them (checked against its output). */
 const RESIDENT = { phone: '13800000003', password: 'demo-resident-pass' };
@@ -38,6 +38,8 @@ runJourney('fitness', async ({ base, server, browser }) => {
   const page = await context.newPage();
   const problems = [];
   watchProblems(page, problems);
+
+  const trip = {};
 
   await step('log in → my account → 我的体质测试报告', async () => {
     await logIn(page, base, RESIDENT.phone, RESIDENT.password);
@@ -106,6 +108,42 @@ runJourney('fitness', async ({ base, server, browser }) => {
     check(/\/venues\/[^/]+\/book/.test(staffPage.url()), `the appointments link went to ${staffPage.url()}`);
     const body = (await staffPage.textContent('body')) || '';
     check(body.includes('国民体质测试预约'), 'the venue\'s booking page does not offer the fitness-test session');
+    trip.venueId = new URL(staffPage.url()).pathname.split('/')[2];
+    await staff.close();
+  });
+
+  await step('the resident books a test session; the staff see it among the day\'s appointments and open the form for that account', async () => {
+    const resource = `${trip.venueId}-fitness-test`;
+    await page.goto(`${base}/venues/${trip.venueId}/book?resource=${resource}`);
+    const slotId = await page.$$eval('table#slot-grid td.slot-open', (tds) => {
+      const open = tds.find((td) => td.querySelector('.slot-book') && !td.querySelector('.slot-book').disabled);
+      return open ? open.dataset.slot : null;
+    });
+    check(slotId, 'the fitness-test session has no open cell to book');
+    const booked = await submitForm(page, `td.slot[data-slot="${slotId}"] .slot-book`, '/bookings');
+    check([302, 303].includes(booked.status()), `POST /bookings answered ${booked.status()}`);
+    check(new URL(page.url()).pathname === '/account/bookings', `booking landed on ${page.url()}`);
+    const listed = await page.evaluate(async (url) => (await fetch(url)).json(), `${base}/api/v1/resources/${resource}/slots?days=14`);
+    const slot = listed.slots.find((candidate) => candidate.id === slotId);
+    check(slot, `slot ${slotId} is not in the session's slot list`);
+    const day = slot.start.slice(0, 10);
+    const account = await page.evaluate(async (url) => (await fetch(url)).json(), `${base}/api/v1/me`);
+    check(account && account.id, `GET /api/v1/me with the session answered ${JSON.stringify(account)}`);
+
+    const staff = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const staffPage = await staff.newPage();
+    watchProblems(staffPage, problems);
+    await logIn(staffPage, base, STAFF.phone, STAFF.password);
+    await staffPage.goto(`${base}/stations/demo-station-xihu/results?date=${day}`);
+    check(((await staffPage.textContent('#station-day-title')) || '').includes(day), `the appointments heading is not for ${day}`);
+    const rows = await staffPage.$$eval('table.station-appointments tbody tr', (trs) => trs.map((tr) => ({ account: tr.dataset.account, text: tr.textContent })));
+    check(rows.length >= 1, `no appointment listed on ${day}`);
+    const accountId = String(account.id);
+    check(rows.some((row) => row.account === accountId), `the resident's account ${accountId} is not among ${JSON.stringify(rows)}`);
+    await shot(staffPage, '51-station-appointments');
+    await Promise.all([staffPage.waitForLoadState('load'), staffPage.locator(`table.station-appointments tr[data-account="${accountId}"] a`, { hasText: '录入成绩' }).first().click()]);
+    check((await staffPage.inputValue('#account_id')) === accountId, 'the form is not opened for the appointment\'s account');
+    check((await staffPage.inputValue('#test_date')) === day, 'the form is not opened for the appointment\'s day');
     await staff.close();
   });
 
@@ -118,6 +156,31 @@ runJourney('fitness', async ({ base, server, browser }) => {
   const small = await phone.newPage();
   const phoneProblems = [];
   watchProblems(small, phoneProblems);
+
+  await step('the region page shows Hangzhou\'s fitness pass rate with its definition, per standard, never mixed', async () => {
+    const region = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const regionPage = await region.newPage();
+    const regionProblems = [];
+    watchProblems(regionPage, regionProblems);
+    await regionPage.goto(`${base}/regions/3301`);
+    const blocks = await regionPage.$$eval('.pass-rate-block', (divs) => divs.map((div) => ({
+      heading: div.querySelector('h3').textContent.trim(),
+      value: (div.querySelector('.pass-rate-value') || {}).textContent,
+      children: div.querySelectorAll('table.pass-rate-children tbody tr').length,
+      api: (div.querySelector('a[href^="/api/v1/indicators/fitness-pass-rate"]') || {}).href,
+    })));
+    const students = blocks.find((block) => block.heading.includes('国家学生体质健康标准'));
+    check(students, `no block for the student standard: ${JSON.stringify(blocks)}`);
+    check(/^\d{1,3}\.\d %$/.test((students.value || '').trim()), `the student pass rate reads "${students.value}"`);
+    check(students.children >= 6, `the student block lists ${students.children} districts`);
+    const json = await regionPage.evaluate(async (url) => (await fetch(url)).json(), students.api);
+    check(`${(json.crude.rate * 100).toFixed(1)} %` === students.value.trim(), `the page says ${students.value}, the API ${json.crude.rate}`);
+    check(blocks.every((block) => block.heading !== students.heading || block === students), 'one standard shown twice');
+    await noHorizontalOverflow(regionPage, 'the region page with the pass rate');
+    await shot(regionPage, '51-region-pass-rate-phone');
+    check(regionProblems.length === 0, regionProblems.join('\n'));
+    await region.close();
+  });
 
   await step('phone: logged out, the report asks for a log-in; then the report fits the screen', async () => {
     const response = await small.goto(`${base}/account/fitness`);
