@@ -1,13 +1,15 @@
 //! `fitforall score --standard ID INPUT.csv -o OUTPUT.csv`: scores a file of test records against a
 //! standard, streaming in constant memory on all cores.
 //!
-//! A reader thread parses the CSV into batches of reused `ByteRecord`s; N workers parse the fields
-//! (straight from bytes), score them with the core and format the output rows into the batch's own
-//! buffer; the writer (this thread) writes batches in input order. Batches come from a fixed pool
-//! that the writer refills, so at most `pool` batches exist whatever the file size. Bad rows go to
-//! `OUTPUT.errors.csv` (line, column, reason) and the rest is scored.
+//! A reader thread parses the CSV into batches of reused `ByteRecord`s, and copies each batch's raw
+//! bytes along (`RetainingReader`); N workers parse the fields (straight from bytes), score them with
+//! the core (`score_row_into`: the scores without the reasons) and format the output rows into the
+//! batch's own buffer, the input part of a row as the record's raw bytes when the CSV reader unquoted
+//! nothing in it; the writer (this thread) writes batches in input order. Batches come from a fixed
+//! pool that the writer refills, so at most `pool` batches exist whatever the file size. Bad rows go
+//! to `OUTPUT.errors.csv` (line, column, reason) and the rest is scored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +21,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use fitforall_core::fitness::decimal::write_u64;
-use fitforall_core::fitness::{Columns, Composite, FieldError, ScoreCard, Standard, StandardSet, StudentRecord, TotalBasis, record_line, score_into, shipped};
+use fitforall_core::fitness::{
+    Columns, Composite, Dec, FieldError, ItemCell, ScoreRow, Standard, StandardSet, StudentRecord, TotalBasis, record_line, score_row_into, shipped,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args, Debug, Clone)]
@@ -147,11 +151,32 @@ pub struct Summary {
 struct Batch {
     seq: u64,
     rows: Vec<csv::ByteRecord>,
+    /// Per record: the line after it (for the errors file) and where its raw bytes end in `raw`.
     lines: Vec<u64>,
+    raw_ends: Vec<usize>,
+    /// The batch's records as they are in the file; empty when they could not be kept (then every
+    /// row is written field by field).
+    raw: Vec<u8>,
     len: usize,
-    out: Vec<u8>,
+    out: OutputBuffer,
     errors: Vec<u8>,
     summary: Summary,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            seq: 0,
+            rows: Vec::new(),
+            lines: Vec::new(),
+            raw_ends: Vec::new(),
+            raw: Vec::new(),
+            len: 0,
+            out: OutputBuffer::default(),
+            errors: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
 }
 
 /// What a worker needs to format a row.
@@ -160,12 +185,162 @@ struct Layout {
     input_columns: usize,
     provisional: bool,
     decimals: u8,
+    /// The most bytes the score part of a row can take (`write_scores`).
+    scores_max_bytes: usize,
+}
+
+/// A batch's output rows. The vector only grows (its bytes past `length` are scratch space), so a row
+/// is formatted into a slice (`RowWriter`) without zeroing or per-byte capacity checks.
+#[derive(Default)]
+struct OutputBuffer {
+    bytes: Vec<u8>,
+    length: usize,
+}
+
+impl OutputBuffer {
+    fn written(&self) -> &[u8] {
+        &self.bytes[..self.length]
+    }
+
+    fn clear(&mut self) {
+        self.length = 0;
+    }
+
+    /// Room for a row of at most `max_bytes`; `RowWriter::finish` keeps what was written.
+    fn row(&mut self, max_bytes: usize) -> RowWriter<'_> {
+        if self.bytes.len() < self.length + max_bytes {
+            self.bytes.resize(self.length + max_bytes, 0);
+        }
+        RowWriter { bytes: &mut self.bytes[self.length..], at: 0, length: &mut self.length }
+    }
+}
+
+/// Writes one row into its room in an `OutputBuffer`.
+struct RowWriter<'o> {
+    bytes: &'o mut [u8],
+    at: usize,
+    length: &'o mut usize,
+}
+
+impl RowWriter<'_> {
+    #[inline]
+    fn byte(&mut self, byte: u8) {
+        self.bytes[self.at] = byte;
+        self.at += 1;
+    }
+
+    #[inline]
+    fn text(&mut self, text: &[u8]) {
+        self.bytes[self.at..self.at + text.len()].copy_from_slice(text);
+        self.at += text.len();
+    }
+
+    /// The first `length` bytes of `text`, written as all eight at once.
+    #[inline]
+    fn short_text(&mut self, text: &[u8; 8], length: usize) {
+        self.bytes[self.at..self.at + 8].copy_from_slice(text);
+        self.at += length;
+    }
+
+    #[inline]
+    fn fixed(&mut self, value: Dec, decimals: u8) {
+        self.at += value.write_fixed_to(decimals, &mut self.bytes[self.at..]);
+    }
+
+    #[inline]
+    fn exact(&mut self, value: Dec) {
+        self.at += value.write_exact_to(&mut self.bytes[self.at..]);
+    }
+
+    /// A CSV field, quoted only when it must be (as `write_field`).
+    fn field(&mut self, field: &[u8]) {
+        if !needs_quoting(field) {
+            self.text(field);
+            return;
+        }
+        for b in quoted_field_bytes(field) {
+            self.byte(b);
+        }
+    }
+
+    fn finish(self) {
+        *self.length += self.at;
+    }
+}
+
+/// The input as the CSV reader reads it, keeping every chunk it hands out until `release_before`, so
+/// that the raw bytes of a batch of records can be copied out once the reader has parsed them.
+struct RetainingReader<R> {
+    inner: R,
+    /// (offset in the input, bytes), in input order.
+    chunks: VecDeque<(u64, Vec<u8>)>,
+    /// Released chunks, reused.
+    spare: Vec<Vec<u8>>,
+    read_bytes: u64,
+}
+
+impl<R: Read> RetainingReader<R> {
+    fn new(inner: R) -> RetainingReader<R> {
+        RetainingReader { inner, chunks: VecDeque::new(), spare: Vec::new(), read_bytes: 0 }
+    }
+
+    /// Replaces `out` with the input's bytes `start..end`; false (and `out` empty) if some of them
+    /// are no longer or not yet kept.
+    fn copy_range(&self, start: u64, end: u64, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        let mut at = start;
+        for (chunk_start, bytes) in &self.chunks {
+            let chunk_end = chunk_start + bytes.len() as u64;
+            if at >= end {
+                break;
+            }
+            if chunk_end <= at {
+                continue;
+            }
+            if *chunk_start > at {
+                break;
+            }
+            let until = end.min(chunk_end);
+            out.extend_from_slice(&bytes[(at - chunk_start) as usize..(until - chunk_start) as usize]);
+            at = until;
+        }
+        if at != end {
+            out.clear();
+            return false;
+        }
+        true
+    }
+
+    /// Forgets the chunks that end at or before `offset`.
+    fn release_before(&mut self, offset: u64) {
+        while let Some((start, bytes)) = self.chunks.front()
+            && start + bytes.len() as u64 <= offset
+        {
+            if let Some((_, bytes)) = self.chunks.pop_front() {
+                self.spare.push(bytes);
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for RetainingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        if count > 0 {
+            let mut chunk = self.spare.pop().unwrap_or_default();
+            chunk.clear();
+            chunk.extend_from_slice(&buffer[..count]);
+            self.chunks.push_back((self.read_bytes, chunk));
+            self.read_bytes += count as u64;
+        }
+        Ok(count)
+    }
 }
 
 pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summary> {
     let input = File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = csv_reader(input);
+    let mut reader = csv_reader(RetainingReader::new(input));
     let headers = reader.byte_headers().with_context(|| format!("reading the header of {}", args.input.display()))?.clone();
     let header_texts: Vec<String> = headers.iter().enumerate().map(|(i, h)| header_text(h, i, headers.len())).collect();
     let header_refs: Vec<&str> = header_texts.iter().map(String::as_str).collect();
@@ -178,11 +353,15 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
         input_columns: header_texts.len(),
         provisional: standard.provisional,
         decimals: if standard.total_basis == TotalBasis::Weighted { 2 } else { 0 },
+        // Eight bytes per item cell, then the BMI, standard score, bonus and total (a comma and a
+        // number each), the grade and pass, the provisional mark and the newline.
+        scores_max_bytes: standard.items().len() * 8 + 4 * (1 + Dec::MAX_TEXT_BYTES) + 32,
     });
 
     let output_path = &args.output;
     let errors_path = errors_path(output_path);
-    let mut output = BufWriter::with_capacity(1 << 20, File::create(output_path).with_context(|| format!("creating {}", output_path.display()))?);
+    // Batches are written whole (a few hundred KiB each): no buffer in between.
+    let mut output = File::create(output_path).with_context(|| format!("creating {}", output_path.display()))?;
     let mut errors_out = BufWriter::with_capacity(1 << 16, File::create(&errors_path).with_context(|| format!("creating {}", errors_path.display()))?);
     let mut header_line = Vec::new();
     for (index, header) in header_texts.iter().enumerate() {
@@ -219,7 +398,7 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
 
     let (pool_tx, pool_rx) = sync_channel::<Batch>(pool_size);
     for _ in 0..pool_size {
-        pool_tx.send(Batch { seq: 0, rows: Vec::new(), lines: Vec::new(), len: 0, out: Vec::new(), errors: Vec::new(), summary: Summary::default() })?;
+        pool_tx.send(Batch::new())?;
     }
     let (work_tx, work_rx) = sync_channel::<Batch>(pool_size);
     let (done_tx, done_rx) = sync_channel::<Batch>(pool_size);
@@ -243,7 +422,7 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
             pending.insert(batch.seq, batch);
             while let Some(mut batch) = pending.remove(&next) {
                 if write_error.is_none()
-                    && let Err(error) = output.write_all(&batch.out).and_then(|_| errors_out.write_all(&batch.errors))
+                    && let Err(error) = output.write_all(batch.out.written()).and_then(|_| errors_out.write_all(&batch.errors))
                 {
                     write_error = Some(error);
                 }
@@ -288,7 +467,7 @@ fn header_text(bytes: &[u8], index: usize, count: usize) -> String {
 }
 
 fn read_batches<R: Read>(
-    mut reader: csv::Reader<R>,
+    mut reader: csv::Reader<RetainingReader<R>>,
     pool: Receiver<Batch>,
     work: SyncSender<Batch>,
     batch_records: usize,
@@ -299,18 +478,22 @@ fn read_batches<R: Read>(
         let Ok(mut batch) = pool.recv() else { return Ok(()) };
         batch.seq = seq;
         batch.len = 0;
+        let start = reader.position().byte();
         let mut end = false;
         while batch.len < batch_records {
             if batch.rows.len() == batch.len {
                 batch.rows.push(csv::ByteRecord::new());
                 batch.lines.push(0);
+                batch.raw_ends.push(0);
             }
             let row = &mut batch.rows[batch.len];
             match reader.read_byte_record(row) {
                 Ok(true) => {
                     // The line after the record; workers turn it into the record's first line
                     // (`record_line`) only for rows with errors.
-                    batch.lines[batch.len] = reader.position().line();
+                    let position = reader.position();
+                    batch.lines[batch.len] = position.line();
+                    batch.raw_ends[batch.len] = (position.byte() - start) as usize;
                     batch.len += 1;
                 }
                 Ok(false) => {
@@ -320,7 +503,11 @@ fn read_batches<R: Read>(
                 Err(error) => return Err(error).context("reading the input"),
             }
         }
-        progress.set_position(reader.position().byte());
+        let batch_end = reader.position().byte();
+        let retained = reader.get_mut();
+        retained.copy_range(start, batch_end, &mut batch.raw);
+        retained.release_before(batch_end);
+        progress.set_position(batch_end);
         seq += 1;
         if work.send(batch).is_err() || end {
             return Ok(());
@@ -330,18 +517,21 @@ fn read_batches<R: Read>(
 
 fn score_batches(standard: &Standard, layout: &Layout, work: &Mutex<Receiver<Batch>>, done: &SyncSender<Batch>) {
     let mut record = StudentRecord::new(standard, fitforall_core::fitness::Sex::Male, fitforall_core::fitness::Cohort::Grade(grade_one()));
-    let mut card = ScoreCard::default();
+    let mut scores = ScoreRow::default();
     let mut problems: Vec<FieldError> = Vec::new();
-    let mut cells: Vec<u8> = vec![NO_CELL; standard.items().len()];
     loop {
         let batch = match work.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
         let Ok(mut batch) = batch else { return };
-        let Batch { rows, lines, len, out, errors, summary, .. } = &mut batch;
-        for (row, line) in rows[..*len].iter().zip(&lines[..*len]) {
-            score_row(standard, layout, row, *line, &mut record, &mut card, &mut problems, &mut cells, out, errors, summary);
+        let Batch { rows, lines, raw_ends, raw, len, out, errors, summary, .. } = &mut batch;
+        let mut raw_start = 0;
+        for ((row, line), &raw_end) in rows[..*len].iter().zip(&lines[..*len]).zip(&raw_ends[..*len]) {
+            let raw_record = raw.get(raw_start..raw_end);
+            raw_start = raw_end;
+            let input = InputRow { fields: row, raw: raw_record, line_after: *line };
+            score_input_row(standard, layout, &input, &mut record, &mut scores, &mut problems, out, errors, summary);
         }
         if done.send(batch).is_err() {
             return;
@@ -353,35 +543,38 @@ fn grade_one() -> fitforall_core::fitness::SchoolGrade {
     fitforall_core::fitness::SchoolGrade::new(1).unwrap_or_else(|| unreachable!("1 is a school grade"))
 }
 
-/// Score cells beyond any score (scores are 0–100).
-const NO_CELL: u8 = u8::MAX;
-const MISSING_CELL: u8 = u8::MAX - 1;
-
 /// The fields of a row without the '\r' a CRLF line leaves on its last field.
 fn field(row: &csv::ByteRecord, index: usize) -> &[u8] {
     let bytes = row.get(index).unwrap_or(b"");
     if index + 1 == row.len() { bytes.strip_suffix(b"\r").unwrap_or(bytes) } else { bytes }
 }
 
+/// One record of the input: its fields, its bytes as they are in the file (if kept) and the line
+/// after it.
+struct InputRow<'b> {
+    fields: &'b csv::ByteRecord,
+    raw: Option<&'b [u8]>,
+    line_after: u64,
+}
+
 #[allow(clippy::too_many_arguments)]
-fn score_row(
+fn score_input_row(
     standard: &Standard,
     layout: &Layout,
-    row: &csv::ByteRecord,
-    line_after: u64,
+    input: &InputRow,
     record: &mut StudentRecord,
-    card: &mut ScoreCard,
+    scores: &mut ScoreRow,
     problems: &mut Vec<FieldError>,
-    cells: &mut [u8],
-    out: &mut Vec<u8>,
+    out: &mut OutputBuffer,
     errors: &mut Vec<u8>,
     summary: &mut Summary,
 ) {
+    let row = input.fields;
     if (0..row.len()).all(|i| field(row, i).iter().all(|b| *b == b' ' || *b == b'\t')) {
         return; // a blank line
     }
     problems.clear();
-    let line = || record_line(line_after, row.as_slice());
+    let line = || record_line(input.line_after, row.as_slice());
     if row.len() > layout.input_columns {
         let reason = format!("{} fields, the header has {}", row.len(), layout.input_columns);
         write_error(errors, line(), b"", reason.as_bytes());
@@ -398,70 +591,138 @@ fn score_row(
         summary.problems += problems.len() as u64;
         return;
     }
-    if let Err(error) = score_into(standard, record, card) {
+    if let Err(error) = score_row_into(standard, record, scores) {
         write_error(errors, line(), b"", error.to_string().as_bytes());
         summary.bad_rows += 1;
         summary.problems += 1;
         return;
     }
     summary.scored += 1;
-    for index in 0..layout.input_columns {
+    let verbatim = input.raw.and_then(verbatim_body);
+    let input_max_bytes = match verbatim {
+        Some(body) => body.len() + layout.input_columns,
+        // Every byte doubled at worst (quotes), two quotes and a comma per field.
+        None => 2 * row.as_slice().len() + 3 * row.len() + layout.input_columns,
+    };
+    let mut writer = out.row(input_max_bytes + layout.scores_max_bytes);
+    write_input_part(&mut writer, row, verbatim, layout.input_columns);
+    write_scores(&mut writer, scores, layout);
+    writer.finish();
+}
+
+/// The input part of an output row: the record's fields, each quoted only when it must be, padded
+/// with empty fields to the header's width. When the CSV reader unquoted nothing in the record (no
+/// '"' in it) and no field needs quoting ('\r' or '\n' would; a ',' is a separator then), that is
+/// exactly the record's own bytes (`verbatim`), copied at once.
+fn write_input_part(writer: &mut RowWriter, row: &csv::ByteRecord, verbatim: Option<&[u8]>, input_columns: usize) {
+    if let Some(body) = verbatim {
+        writer.text(body);
+        for _ in row.len()..input_columns {
+            writer.byte(b',');
+        }
+        return;
+    }
+    for index in 0..input_columns {
         if index > 0 {
-            out.push(b',');
+            writer.byte(b',');
         }
-        write_field(out, field(row, index));
+        writer.field(field(row, index));
     }
-    // Each item's score cell: its score, "missing", or empty when the item does not apply.
-    cells.fill(NO_CELL);
-    for item in &card.items {
-        if let Some(cell) = cells.get_mut(item.item) {
-            *cell = item.score().unwrap_or(MISSING_CELL);
-        }
+}
+
+/// A record's bytes without its terminator ('\n', and the '\r' of a CRLF), if they are the record's
+/// fields joined by ',' as they must be written: no '"' (nothing was unquoted, and no field needs
+/// quotes), no '\r' or '\n' left (no field needs quotes, and no empty line was skipped before it).
+fn verbatim_body(raw: &[u8]) -> Option<&[u8]> {
+    let body = raw.strip_suffix(b"\n").unwrap_or(raw);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    // Branch-free, 16 bytes at a time, so that it compiles to vector compares.
+    let special = |found: u8, &b: &u8| found | u8::from(b == b'"') | u8::from(b == b'\r') | u8::from(b == b'\n');
+    let mut chunks = body.chunks_exact(16);
+    let mut found = 0u8;
+    for chunk in &mut chunks {
+        found |= chunk.iter().fold(0u8, special);
     }
-    for &cell in cells.iter() {
-        out.push(b',');
-        match cell {
-            NO_CELL => {}
-            MISSING_CELL => out.extend_from_slice(b"missing"),
-            score => write_u64(out, u64::from(score)),
-        }
+    found |= chunks.remainder().iter().fold(0u8, special);
+    (found == 0).then_some(body)
+}
+
+/// The score part of an output row: each item's cell (its score, "missing", or empty when the item
+/// does not apply), the BMI and the composite.
+fn write_scores(writer: &mut RowWriter, scores: &ScoreRow, layout: &Layout) {
+    for cell in &scores.cells {
+        // A table lookup rather than a branch per kind of cell: which items apply varies row by row.
+        let (text, length) = &CELL_TEXTS[match *cell {
+            ItemCell::Score(score) => usize::from(score),
+            ItemCell::NotApplicable => NOT_APPLICABLE_CELL,
+            ItemCell::Missing => MISSING_CELL,
+        }];
+        writer.short_text(text, usize::from(*length));
     }
-    out.push(b',');
-    if let Some(bmi) = card.bmi {
-        bmi.write_fixed(1, out);
+    writer.byte(b',');
+    if let Some(bmi) = scores.bmi {
+        writer.fixed(bmi, 1);
     }
     let decimals = layout.decimals;
-    match card.result {
+    match scores.result {
         Composite::Graded { standard_score, bonus, total, grade, pass } => {
-            out.push(b',');
-            standard_score.write_fixed(decimals, out);
-            out.push(b',');
-            bonus.write_exact(out);
-            out.push(b',');
-            total.write_fixed(decimals, out);
-            out.push(b',');
-            out.extend_from_slice(grade.slug().as_bytes());
-            out.extend_from_slice(if pass { b",true" } else { b",false" });
+            writer.byte(b',');
+            writer.fixed(standard_score, decimals);
+            writer.byte(b',');
+            writer.exact(bonus);
+            writer.byte(b',');
+            writer.fixed(total, decimals);
+            writer.byte(b',');
+            writer.text(grade.slug().as_bytes());
+            writer.text(if pass { b",true" } else { b",false" });
         }
         Composite::Incomplete { bonus, .. } => {
-            out.extend_from_slice(b",,");
-            bonus.write_exact(out);
-            out.extend_from_slice(b",,incomplete,");
+            writer.text(b",,");
+            writer.exact(bonus);
+            writer.text(b",,incomplete,");
         }
         Composite::Withheld { standard_score, total } => {
-            out.push(b',');
-            standard_score.write_fixed(decimals, out);
-            out.push(b',');
-            total.saturating_sub(standard_score).write_exact(out);
-            out.push(b',');
-            total.write_fixed(decimals, out);
-            out.extend_from_slice(b",withheld,");
+            writer.byte(b',');
+            writer.fixed(standard_score, decimals);
+            writer.byte(b',');
+            writer.exact(total.saturating_sub(standard_score));
+            writer.byte(b',');
+            writer.fixed(total, decimals);
+            writer.text(b",withheld,");
         }
     }
     if layout.provisional {
-        out.extend_from_slice(b",yes");
+        writer.text(b",yes");
     }
-    out.push(b'\n');
+    writer.byte(b'\n');
+}
+
+/// Each item cell's text with its comma, in eight bytes, and how many of them are used: ",0" …
+/// ",255" at the score, then "," (the item does not apply) and ",missing".
+static CELL_TEXTS: [([u8; 8], u8); 258] = cell_texts();
+const NOT_APPLICABLE_CELL: usize = 256;
+const MISSING_CELL: usize = 257;
+
+const fn cell_texts() -> [([u8; 8], u8); 258] {
+    let mut texts = [([0u8; 8], 0u8); 258];
+    let mut score = 0;
+    while score < 256 {
+        texts[score] = if score < 10 {
+            ([b',', digit(score), 0, 0, 0, 0, 0, 0], 2)
+        } else if score < 100 {
+            ([b',', digit(score / 10), digit(score), 0, 0, 0, 0, 0], 3)
+        } else {
+            ([b',', digit(score / 100), digit(score / 10), digit(score), 0, 0, 0, 0], 4)
+        };
+        score += 1;
+    }
+    texts[NOT_APPLICABLE_CELL] = ([b',', 0, 0, 0, 0, 0, 0, 0], 1);
+    texts[MISSING_CELL] = (*b",missing", 8);
+    texts
+}
+
+const fn digit(value: usize) -> u8 {
+    b'0' + (value % 10) as u8
 }
 
 fn write_error(errors: &mut Vec<u8>, line: u64, column: &[u8], reason: &[u8]) {
@@ -473,17 +734,21 @@ fn write_error(errors: &mut Vec<u8>, line: u64, column: &[u8], reason: &[u8]) {
     errors.push(b'\n');
 }
 
+/// Whether a CSV field must be quoted (it holds a comma, a quote or a line break).
+fn needs_quoting(field: &[u8]) -> bool {
+    field.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+}
+
+/// A field's bytes quoted: in double quotes, each quote doubled.
+fn quoted_field_bytes(field: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let body = field.iter().flat_map(|&b| std::iter::repeat_n(b, if b == b'"' { 2 } else { 1 }));
+    std::iter::once(b'"').chain(body).chain(std::iter::once(b'"'))
+}
+
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, field: &[u8]) {
-    if field.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        out.push(b'"');
-        for &b in field {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
+    if needs_quoting(field) {
+        out.extend(quoted_field_bytes(field));
     } else {
         out.extend_from_slice(field);
     }

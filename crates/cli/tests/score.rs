@@ -167,3 +167,43 @@ fn standards_from_a_directory_are_data_and_are_validated() {
     let expected = format!("{broken}/fx/items.csv:3: jump M grade 1–2: not monotone: level 60 needs 160 cm, level 100 (line 2) needs 150 cm");
     assert!(text(&result).contains(&expected), "{}", text(&result));
 }
+
+/// Rows are copied to the output as read only when that is what writing their fields gives: quotes
+/// the reader removed (needless ones dropped, needed ones written again), a quote inside an
+/// unquoted field, a comma or a carriage return inside a field, a short row (padded), empty lines
+/// before a row, a CRLF ending and a last row without a newline.
+const EDGES: &str = "\
+id,sex,grade,height_cm,weight_kg,vital_capacity_ml,run_50m_s,sit_and_reach_cm,rope_skip_1min,note
+\"q1\",M,1,120,22,1700,10.2,16.1,139,\"needless quotes\"
+u1,M,1,120,22,1700,10.2,16.1,139,1'50\"
+
+
+short,F,2,125,24,1500,11.0
+c1,M,1,120,22,1700,10.2,16.1,139,\"a,b\"
+r1,M,1,120,22,1700,10.2,16.1,139,x\ry
+cr,M,1,120,22,1700,10.2,16.1,139,crlf end\r
+last,F,1,118,21,1200,11.5,12,100,no newline at the end";
+
+const EDGES_OUTPUT: &str = "\
+id,sex,grade,height_cm,weight_kg,vital_capacity_ml,run_50m_s,sit_and_reach_cm,rope_skip_1min,note,score_bmi,score_vital_capacity,score_run_50m,score_sit_and_reach,score_rope_skip_1min,score_standing_long_jump,score_sit_ups_1min,score_pull_ups,score_shuttle_run_50m_x8,score_run_1000m,score_run_800m,bmi,standard_score,bonus,total,grade,pass
+q1,M,1,120,22,1700,10.2,16.1,139,needless quotes,100,100,100,100,100,,,,,,,15.3,100.00,15,115.00,excellent,true
+u1,M,1,120,22,1700,10.2,16.1,139,\"1'50\"\"\",100,100,100,100,100,,,,,,,15.3,100.00,15,115.00,excellent,true
+short,F,2,125,24,1500,11.0,,,,100,95,78,missing,missing,,,,,,,15.4,,0,,incomplete,
+c1,M,1,120,22,1700,10.2,16.1,139,\"a,b\",100,100,100,100,100,,,,,,,15.3,100.00,15,115.00,excellent,true
+r1,M,1,120,22,1700,10.2,16.1,139,\"x\ry\",100,100,100,100,100,,,,,,,15.3,100.00,15,115.00,excellent,true
+cr,M,1,120,22,1700,10.2,16.1,139,crlf end,100,100,100,100,100,,,,,,,15.3,100.00,15,115.00,excellent,true
+last,F,1,118,21,1200,11.5,12,100,no newline at the end,100,90,85,76,85,,,,,,,15.1,85.30,0,85.30,good,true
+";
+
+#[test]
+fn rows_are_written_as_read_only_when_nothing_needs_quoting_again() {
+    let directory = tempfile::tempdir().unwrap();
+    let input = write(directory.path(), "edges.csv", EDGES);
+    let output = directory.path().join("scored.csv");
+    for batch_records in ["1", "3", "2048"] {
+        let result = fitforall(&["score", &input, "-o", output.to_str().unwrap(), "--batch-records", batch_records]);
+        assert!(result.status.success(), "{}", text(&result));
+        assert_eq!(read(&output), EDGES_OUTPUT, "batches of {batch_records}");
+        assert_eq!(read(&directory.path().join("scored.errors.csv")), "line,column,reason\n");
+    }
+}

@@ -87,6 +87,14 @@ impl Dec {
     /// Parses `[+-]digits[.digits]` with surrounding spaces allowed; at most 3 decimal places
     /// (trailing zeros beyond them are accepted: `1.2500`).
     pub fn parse_bytes(bytes: &[u8]) -> Result<Dec, DecError> {
+        match Self::parse_plain(bytes) {
+            Some(value) => Ok(value),
+            None => Self::parse_in_full(bytes),
+        }
+    }
+
+    /// `parse_bytes` without the one-pass reading of the common form.
+    fn parse_in_full(bytes: &[u8]) -> Result<Dec, DecError> {
         let bytes = trim(bytes);
         if bytes.is_empty() {
             return Err(DecError::Empty);
@@ -135,23 +143,86 @@ impl Dec {
         Ok(Dec(if negative { -value } else { value }))
     }
 
+    /// The common form in one pass: `digits[.digits]` with 1–12 integer digits and at most 3
+    /// decimal places, nothing else (no sign, no spaces). `None` for anything else, which
+    /// `parse_bytes` then reads (or refuses) in full; where this accepts, it agrees with it.
+    #[inline]
+    pub(crate) fn parse_plain(bytes: &[u8]) -> Option<Dec> {
+        let mut integer: i64 = 0;
+        let mut index = 0;
+        while let Some(&byte) = bytes.get(index) {
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if index == MAX_INTEGER_DIGITS {
+                return None;
+            }
+            integer = integer * 10 + i64::from(digit);
+            index += 1;
+        }
+        let integer_digits = index;
+        let Some(&byte) = bytes.get(index) else {
+            return (integer_digits > 0).then_some(Dec(integer * Self::SCALE));
+        };
+        if byte != b'.' {
+            return None;
+        }
+        let fraction = &bytes[index + 1..];
+        if fraction.len() > 3 || integer_digits == 0 && fraction.is_empty() {
+            return None;
+        }
+        let mut milli = 0;
+        let mut place = 100;
+        for &byte in fraction {
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            milli += i64::from(digit) * place;
+            place /= 10;
+        }
+        Some(Dec(integer * Self::SCALE + milli))
+    }
+
     /// Appends the value with exactly `decimals` places (0 to 3), truncating nothing: callers pass at
     /// least `self.decimals()`, or accept that further digits are cut.
+    #[inline]
     pub fn write_fixed(self, decimals: u8, out: &mut Vec<u8>) {
-        let mut milli = self.0;
-        if milli < 0 {
-            out.push(b'-');
-            milli = -milli;
+        let mut text = [0u8; Self::MAX_TEXT_BYTES];
+        let length = self.write_fixed_to(decimals, &mut text);
+        out.extend_from_slice(&text[..length]);
+    }
+
+    /// The most bytes `write_fixed_to` writes: a sign, 16 integer digits (|i64| < 10^19
+    /// thousandths), the point and 3 places.
+    pub const MAX_TEXT_BYTES: usize = 21;
+
+    /// `write_fixed` into the start of `out` (at least `MAX_TEXT_BYTES` long); returns the number
+    /// of bytes written.
+    #[inline]
+    pub fn write_fixed_to(self, decimals: u8, out: &mut [u8]) -> usize {
+        let mut length = 0;
+        if self.0 < 0 {
+            out[0] = b'-';
+            length = 1;
         }
-        write_u64(out, (milli / Self::SCALE) as u64);
+        let magnitude = self.0.unsigned_abs();
+        length += write_digits_to(magnitude / Self::SCALE as u64, &mut out[length..]);
         if decimals > 0 {
-            out.push(b'.');
-            let fraction = milli % Self::SCALE;
-            let digits = [(fraction / 100) as u8, (fraction / 10 % 10) as u8, (fraction % 10) as u8];
-            for digit in &digits[..usize::from(decimals.min(3))] {
-                out.push(b'0' + digit);
-            }
+            let fraction = magnitude % Self::SCALE as u64;
+            let text = [b'.', b'0' + (fraction / 100) as u8, b'0' + (fraction / 10 % 10) as u8, b'0' + (fraction % 10) as u8];
+            let places = 1 + usize::from(decimals.min(3));
+            out[length..length + places].copy_from_slice(&text[..places]);
+            length += places;
         }
+        length
+    }
+
+    /// `write_exact` into the start of `out` (at least `MAX_TEXT_BYTES` long).
+    #[inline]
+    pub fn write_exact_to(self, out: &mut [u8]) -> usize {
+        self.write_fixed_to(self.decimals(), out)
     }
 
     /// Appends the shortest exact form: `220`, `8.5`, `-0.8`, `0.395`.
@@ -191,7 +262,30 @@ pub(crate) fn trim(mut bytes: &[u8]) -> &[u8] {
 }
 
 /// Appends the decimal digits of `value`.
-pub fn write_u64(out: &mut Vec<u8>, mut value: u64) {
+#[inline]
+pub fn write_u64(out: &mut Vec<u8>, value: u64) {
+    let mut text = [0u8; 20];
+    let length = write_digits_to(value, &mut text);
+    out.extend_from_slice(&text[..length]);
+}
+
+/// The decimal digits of `value` into the start of `out` (at least 20 bytes, or as many as the
+/// digits); returns their number.
+#[inline]
+pub fn write_digits_to(mut value: u64, out: &mut [u8]) -> usize {
+    // Scores, BMIs and totals are below 1000.
+    if value < 10 {
+        out[0] = b'0' + value as u8;
+        return 1;
+    }
+    if value < 100 {
+        out[..2].copy_from_slice(&[b'0' + (value / 10) as u8, b'0' + (value % 10) as u8]);
+        return 2;
+    }
+    if value < 1000 {
+        out[..3].copy_from_slice(&[b'0' + (value / 100) as u8, b'0' + (value / 10 % 10) as u8, b'0' + (value % 10) as u8]);
+        return 3;
+    }
     let mut buffer = [0u8; 20];
     let mut start = buffer.len();
     loop {
@@ -202,7 +296,9 @@ pub fn write_u64(out: &mut Vec<u8>, mut value: u64) {
             break;
         }
     }
-    out.extend_from_slice(&buffer[start..]);
+    let digits = &buffer[start..];
+    out[..digits.len()].copy_from_slice(digits);
+    digits.len()
 }
 
 /// BMI = weight_kg / height_m², rounded to 0.1 half-up on the exact quotient: 18.15 → 18.2, never
@@ -264,6 +360,28 @@ mod tests {
         check("NaN", "error: expected a number");
     }
 
+    proptest::proptest! {
+        /// The one-pass reading of plain numbers agrees with the full parser wherever it accepts,
+        /// and accepts the plain forms.
+        #[test]
+        fn plain_numbers_read_as_the_full_parser_reads_them(text in "[0-9.+ -]{0,16}") {
+            let bytes = text.as_bytes();
+            if let Some(value) = Dec::parse_plain(bytes) {
+                proptest::prop_assert_eq!(Dec::parse_in_full(bytes), Ok(value), "{:?}", text);
+            }
+            proptest::prop_assert_eq!(Dec::parse_bytes(bytes), Dec::parse_in_full(bytes), "{:?}", text);
+        }
+
+        #[test]
+        fn plain_numbers_take_the_one_pass_reading(integer in "[0-9]{1,12}", fraction in proptest::option::of("[0-9]{0,3}")) {
+            let text = match &fraction {
+                Some(fraction) => format!("{integer}.{fraction}"),
+                None => integer.clone(),
+            };
+            proptest::prop_assert_eq!(Dec::parse_plain(text.as_bytes()).map(Ok), Some(Dec::parse_in_full(text.as_bytes())), "{:?}", text);
+        }
+    }
+
     fn check_fixed(milli: i64, decimals: u8, expect: &str) {
         assert_eq!(Dec::from_milli(milli).to_fixed(decimals), expect, "{milli} with {decimals} decimals");
     }
@@ -277,6 +395,9 @@ mod tests {
         check_fixed(0, 0, "0");
         check_fixed(5, 3, "0.005");
         check_fixed(1234, 0, "1");
+        check_fixed(-5, 3, "-0.005");
+        check_fixed(i64::MAX, 3, "9223372036854775.807");
+        check_fixed(i64::MIN + 1, 2, "-9223372036854775.80");
     }
 
     fn check_bmi(weight_kg: &str, height_cm: &str, expect: &str) {

@@ -226,6 +226,11 @@ impl From<DecError> for ValueError {
 impl ValueKind {
     /// Parses a non-empty field (callers treat an empty field as "not tested").
     pub fn parse_bytes(self, bytes: &[u8]) -> Result<Dec, ValueError> {
+        // Plain digits read the same for every kind (seconds included: `220.5`).
+        if let Some(value) = Dec::parse_plain(bytes) {
+            self.check(value)?;
+            return Ok(value);
+        }
         let value = match self {
             ValueKind::Seconds => parse_seconds(bytes)?,
             _ => Dec::parse_bytes(bytes)?,

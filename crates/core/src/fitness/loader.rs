@@ -896,7 +896,9 @@ fn load_standard(id: StandardId, folder: &str, files: &BTreeMap<String, (String,
                             continue;
                         }
                         match body_source(entry.item) {
-                            Some(source) => plan_items.push(PlanItem { item: entry.item, source, weight_pct: entry.weight, bonus: None }),
+                            Some(source) => {
+                                plan_items.push(PlanItem { item: entry.item, source, weight_pct: entry.weight, bonus: None, levels: LevelSpan::NONE })
+                            }
                             None => {
                                 let item = items[entry.item].id.clone();
                                 errors.push(&entry.file, Some(entry.line), LoadProblem::NoTable { item, sex, cohort: cohort.clone() });
@@ -910,7 +912,7 @@ fn load_standard(id: StandardId, folder: &str, files: &BTreeMap<String, (String,
                     }
                     for (item, def) in items.iter().enumerate() {
                         if let Some(source) = body_source(item) {
-                            plan_items.push(PlanItem { item, source, weight_pct: 0, bonus: None });
+                            plan_items.push(PlanItem { item, source, weight_pct: 0, bonus: None, levels: LevelSpan::NONE });
                         } else if def.kind == ItemKind::WeightForHeight || def.kind == ItemKind::Bmi {
                             let name = def.id.clone();
                             errors.push(folder, None, LoadProblem::NoTable { item: name, sex, cohort: cohort.clone() });
@@ -944,6 +946,7 @@ fn load_standard(id: StandardId, folder: &str, files: &BTreeMap<String, (String,
         }
     }
 
+    let plan_levels = lay_out_plans(&mut plans, &compiled, &items);
     Some(Standard {
         id,
         code: meta.code,
@@ -966,6 +969,7 @@ fn load_standard(id: StandardId, folder: &str, files: &BTreeMap<String, (String,
         height_weight,
         bonus_rules,
         plans,
+        plan_levels,
         plan_index,
         warnings,
     })

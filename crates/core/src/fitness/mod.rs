@@ -27,5 +27,8 @@ pub use decimal::{Dec, DecError, bmi};
 pub use input::{AgeYears, Cohort, SchoolGrade, Sex, ValueError, ValueKind};
 pub use loader::{LoadProblem, StandardLoadError, StandardSet, record_line};
 pub use records::{Columns, FieldError, FieldProblem, HeaderError};
-pub use scoring::{Basis, BonusScore, Composite, Grade, ItemOutcome, ItemScore, ScoreCard, ScoreError, StudentRecord, score_into, score_student};
+pub use scoring::{
+    Basis, BonusScore, Composite, Grade, ItemCell, ItemOutcome, ItemScore, ScoreCard, ScoreError, ScoreRow, StudentRecord, score_into, score_row_into,
+    score_student,
+};
 pub use standard::{BoundsRule, CohortKind, Direction, ItemDef, ItemKind, MeasureDef, Standard, StandardId, StandardWarning, TotalBasis};

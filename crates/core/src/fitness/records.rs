@@ -6,7 +6,7 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use super::decimal::trim;
+use super::decimal::{Dec, trim};
 use super::input::{AgeYears, Cohort, SchoolGrade, Sex, ValueError, normalize_header};
 use super::scoring::StudentRecord;
 use super::standard::{CohortKind, Standard};
@@ -189,15 +189,23 @@ impl Columns {
             }
         }
         record.values.resize(standard.measures().len(), None);
-        for (index, measure) in standard.measures().iter().enumerate() {
-            record.values[index] = None;
-            let Some(column) = self.measures[index] else { continue };
-            let bytes = trim(field(column));
-            if bytes.is_empty() {
-                continue;
-            }
-            match measure.kind.parse_bytes(bytes) {
-                Ok(value) => record.values[index] = Some(value),
+        for ((value, measure), column) in record.values.iter_mut().zip(standard.measures()).zip(&self.measures) {
+            *value = None;
+            let Some(column) = *column else { continue };
+            let bytes = field(column);
+            // A plain number (most fields) is read in one pass, with nothing to trim.
+            let parsed = match Dec::parse_plain(bytes) {
+                Some(plain) => measure.kind.check(plain).map(|()| plain),
+                None => {
+                    let bytes = trim(bytes);
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    measure.kind.parse_bytes(bytes)
+                }
+            };
+            match parsed {
+                Ok(parsed) => *value = Some(parsed),
                 Err(error) => errors.push(FieldError { column, problem: FieldProblem::Value(error) }),
             }
         }

@@ -296,15 +296,131 @@ pub fn score_student(standard: &Standard, record: &StudentRecord) -> Result<Scor
 
 /// Scores a record into a reused card.
 pub fn score_into(standard: &Standard, record: &StudentRecord, card: &mut ScoreCard) -> Result<(), ScoreError> {
+    card.items.clear();
+    card.bonus.clear();
+    let mut sink = CardSink { items: &mut card.items, bonus: &mut card.bonus };
+    let (bmi, result) = score_with(standard, record, &mut sink)?;
+    card.bmi = bmi;
+    card.result = result;
+    Ok(())
+}
+
+/// One item's cell in a results file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemCell {
+    /// The item is not scored for the record's sex and cohort.
+    NotApplicable,
+    /// Applicable but not tested.
+    Missing,
+    Score(u8),
+}
+
+/// A record's scores as a results file shows them: each item's cell (indexed like
+/// `Standard::items()`), the BMI and the composite. The same scoring as `score_into` (one loop
+/// serves both), without the reasons (levels, thresholds, bonus steps), for batch scoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreRow {
+    pub cells: Vec<ItemCell>,
+    /// BMI rounded to 0.1 half-up, when height and weight are known.
+    pub bmi: Option<Dec>,
+    pub result: Composite,
+}
+
+impl Default for ScoreRow {
+    fn default() -> ScoreRow {
+        ScoreRow { cells: Vec::new(), bmi: None, result: Composite::Incomplete { missing: 0, bonus: Dec::ZERO } }
+    }
+}
+
+impl ScoreRow {
+    /// The row of a score card (what `score_row_into` gives for the same record).
+    pub fn of_card(standard: &Standard, card: &ScoreCard) -> ScoreRow {
+        let mut cells = vec![ItemCell::NotApplicable; standard.items().len()];
+        for item in &card.items {
+            cells[item.item] = item.score().map_or(ItemCell::Missing, ItemCell::Score);
+        }
+        ScoreRow { cells, bmi: card.bmi, result: card.result }
+    }
+}
+
+/// Scores a record into a reused row: what `score_into` computes, minus the reasons.
+pub fn score_row_into(standard: &Standard, record: &StudentRecord, row: &mut ScoreRow) -> Result<(), ScoreError> {
+    if row.cells.len() == standard.items.len() {
+        row.cells.fill(ItemCell::NotApplicable);
+    } else {
+        row.cells.clear();
+        row.cells.resize(standard.items.len(), ItemCell::NotApplicable);
+    }
+    let mut sink = CellSink { cells: &mut row.cells };
+    let (bmi, result) = score_with(standard, record, &mut sink)?;
+    row.bmi = bmi;
+    row.result = result;
+    Ok(())
+}
+
+/// Where the scoring loop puts each applicable item's result.
+trait ItemSink {
+    /// An applicable item not tested (or, for body composition, height or weight missing).
+    fn missing(&mut self, plan_item: &PlanItem);
+    /// A scored item; `basis` says why it scored what it scored, and is only called by sinks that
+    /// keep it.
+    fn scored(&mut self, plan_item: &PlanItem, value: Dec, score: u8, basis: impl FnOnce() -> Basis);
+    fn bonus(&mut self, bonus: BonusScore);
+}
+
+struct CardSink<'c> {
+    items: &'c mut Vec<ItemScore>,
+    bonus: &'c mut Vec<BonusScore>,
+}
+
+impl ItemSink for CardSink<'_> {
+    fn missing(&mut self, plan_item: &PlanItem) {
+        self.items.push(ItemScore { item: plan_item.item, weight_pct: plan_item.weight_pct, value: None, outcome: ItemOutcome::Missing });
+    }
+
+    fn scored(&mut self, plan_item: &PlanItem, value: Dec, score: u8, basis: impl FnOnce() -> Basis) {
+        let outcome = ItemOutcome::Scored { score, basis: basis() };
+        self.items.push(ItemScore { item: plan_item.item, weight_pct: plan_item.weight_pct, value: Some(value), outcome });
+    }
+
+    fn bonus(&mut self, bonus: BonusScore) {
+        self.bonus.push(bonus);
+    }
+}
+
+struct CellSink<'c> {
+    cells: &'c mut [ItemCell],
+}
+
+impl ItemSink for CellSink<'_> {
+    #[inline]
+    fn missing(&mut self, plan_item: &PlanItem) {
+        if let Some(cell) = self.cells.get_mut(plan_item.item) {
+            *cell = ItemCell::Missing;
+        }
+    }
+
+    #[inline]
+    fn scored(&mut self, plan_item: &PlanItem, _value: Dec, score: u8, _basis: impl FnOnce() -> Basis) {
+        if let Some(cell) = self.cells.get_mut(plan_item.item) {
+            *cell = ItemCell::Score(score);
+        }
+    }
+
+    #[inline]
+    fn bonus(&mut self, _bonus: BonusScore) {}
+}
+
+/// The scoring loop: every applicable item into the sink, then the BMI and the composite.
+#[inline]
+fn score_with<S: ItemSink>(standard: &Standard, record: &StudentRecord, sink: &mut S) -> Result<(Option<Dec>, Composite), ScoreError> {
     if record.values.len() != standard.measures.len() {
         return Err(ScoreError::WrongShape { found: record.values.len(), expected: standard.measures.len() });
     }
     let plan = standard.plan(record.sex, record.cohort).ok_or(ScoreError::NotCovered { sex: record.sex, cohort: record.cohort })?;
-    card.items.clear();
-    card.bonus.clear();
     let height = record.values[HEIGHT_MEASURE];
     let weight = record.values[WEIGHT_MEASURE];
-    card.bmi = match (weight, height) {
+    let body_mass_index = match (weight, height) {
         (Some(weight), Some(height)) => bmi(weight, height),
         _ => None,
     };
@@ -314,52 +430,54 @@ pub fn score_into(standard: &Standard, record: &StudentRecord, card: &mut ScoreC
     let mut sum: i64 = 0;
     let mut bonus_points: u32 = 0;
     for plan_item in &plan.items {
-        let (value, outcome) = match plan_item.source {
-            Source::Table(table) => {
-                let table = &standard.tables[table];
-                let measure = match standard.items[plan_item.item].kind {
-                    ItemKind::Table { measure } => measure,
-                    _ => usize::MAX,
-                };
-                match record.values.get(measure).copied().flatten() {
-                    None => (None, ItemOutcome::Missing),
+        let score = match plan_item.source {
+            Source::Table(table_index) => {
+                let span = &plan_item.levels;
+                match record.values.get(span.measure).copied().flatten() {
+                    None => {
+                        sink.missing(plan_item);
+                        None
+                    }
                     Some(value) => {
-                        let outcome = match table.level_for(value) {
-                            Some(level) => ItemOutcome::Scored {
-                                score: level.score,
-                                basis: Basis::Level { threshold: level.threshold, cutoff: level.cutoff, direction: table.direction, line: level.line },
-                            },
-                            None => {
-                                let lowest = table.levels.last();
-                                ItemOutcome::Scored {
-                                    score: 0,
-                                    basis: Basis::BelowLowest {
+                        let levels = &standard.plan_levels;
+                        let reached = levels.not_reached(span, value);
+                        let score = levels.score(span, reached);
+                        sink.scored(plan_item, value, score, || {
+                            let table = &standard.tables[table_index];
+                            match table.levels.get(reached) {
+                                Some(level) => Basis::Level { threshold: level.threshold, cutoff: level.cutoff, direction: table.direction, line: level.line },
+                                None => {
+                                    let lowest = table.levels.last();
+                                    Basis::BelowLowest {
                                         lowest_score: lowest.map_or(0, |l| l.score),
                                         lowest_threshold: lowest.map_or(Dec::ZERO, |l| l.threshold),
                                         direction: table.direction,
-                                    },
+                                    }
                                 }
                             }
-                        };
+                        });
                         if let Some(rule) = plan_item.bonus
-                            && let Some(top) = table.top()
+                            && let Some(top_threshold) = span.top_threshold
                         {
-                            let excess = match table.direction {
-                                Direction::HigherBetter => value.saturating_sub(top.threshold),
-                                Direction::LowerBetter => top.threshold.saturating_sub(value),
+                            let excess = match span.direction {
+                                Direction::HigherBetter => value.saturating_sub(top_threshold),
+                                Direction::LowerBetter => top_threshold.saturating_sub(value),
                             };
                             if excess.milli() > 0 {
                                 let points = standard.bonus_rules[rule].points(excess);
                                 bonus_points += points;
-                                card.bonus.push(BonusScore { item: plan_item.item, excess, points });
+                                sink.bonus(BonusScore { item: plan_item.item, excess, points });
                             }
                         }
-                        (Some(value), outcome)
+                        Some(score)
                     }
                 }
             }
-            Source::Bmi(index) => match card.bmi {
-                None => (None, ItemOutcome::Missing),
+            Source::Bmi(index) => match body_mass_index {
+                None => {
+                    sink.missing(plan_item);
+                    None
+                }
                 Some(value) => {
                     let bands = standard.bmi_bands[index];
                     let band = bands.band(value);
@@ -369,13 +487,14 @@ pub fn score_into(standard: &Standard, record: &StudentRecord, card: &mut ScoreC
                         BmiBand::Overweight => standard.bmi_scores[2],
                         BmiBand::Obese => standard.bmi_scores[3],
                     };
-                    (Some(value), ItemOutcome::Scored { score, basis: Basis::Bmi { band, bands: index as u32 } })
+                    sink.scored(plan_item, value, score, || Basis::Bmi { band, bands: index as u32 });
+                    Some(score)
                 }
             },
             Source::WeightForHeight(table_index) => match (height, weight) {
                 (Some(height), Some(weight)) => {
                     let table = &standard.height_weight[table_index];
-                    let outcome = match (table.row_index(height), standard.height_weight_scores) {
+                    let (score, basis) = match (table.row_index(height), standard.height_weight_scores) {
                         (Some(row_index), Some(scores)) => {
                             let row = &table.rows[row_index];
                             let band = HeightWeightTable::band(row, weight);
@@ -386,24 +505,27 @@ pub fn score_into(standard: &Standard, record: &StudentRecord, card: &mut ScoreC
                                 WeightBand::Heavy => scores.heavy_inner,
                                 WeightBand::VeryHeavy => scores.heavy_outer,
                             };
-                            ItemOutcome::Scored { score, basis: Basis::WeightForHeight { band, table: table_index as u32, row: row_index as u32 } }
+                            (score, Basis::WeightForHeight { band, table: table_index as u32, row: row_index as u32 })
                         }
-                        _ => ItemOutcome::Scored { score: 0, basis: Basis::HeightOutsideTable { height_cm: height } },
+                        _ => (0, Basis::HeightOutsideTable { height_cm: height }),
                     };
-                    (Some(weight), outcome)
+                    sink.scored(plan_item, weight, score, || basis);
+                    Some(score)
                 }
-                _ => (None, ItemOutcome::Missing),
+                _ => {
+                    sink.missing(plan_item);
+                    None
+                }
             },
         };
-        match outcome {
-            ItemOutcome::Missing => missing += 1,
-            ItemOutcome::Scored { score, .. } => {
+        match score {
+            None => missing += 1,
+            Some(score) => {
                 zero |= score == 0;
                 weighted_hundredths += i64::from(score) * i64::from(plan_item.weight_pct);
                 sum += i64::from(score);
             }
         }
-        card.items.push(ItemScore { item: plan_item.item, weight_pct: plan_item.weight_pct, value, outcome });
     }
     if let Some(cap) = standard.bonus_total_max {
         bonus_points = bonus_points.min(cap);
@@ -414,7 +536,7 @@ pub fn score_into(standard: &Standard, record: &StudentRecord, card: &mut ScoreC
         TotalBasis::Sum => Dec::from_int(sum),
     };
     let total = standard_score.saturating_add(bonus);
-    card.result = if missing > 0 {
+    let result = if missing > 0 {
         Composite::Incomplete { missing, bonus }
     } else if zero && standard.zero_score_withholds_grade {
         Composite::Withheld { standard_score, total }
@@ -422,5 +544,5 @@ pub fn score_into(standard: &Standard, record: &StudentRecord, card: &mut ScoreC
         let grade = Grade::of(total, &plan.cutoffs);
         Composite::Graded { standard_score, bonus, total, grade, pass: grade != Grade::Fail }
     };
-    Ok(())
+    Ok((body_mass_index, result))
 }

@@ -400,6 +400,130 @@ pub(crate) struct PlanItem {
     /// Weight in percent (weighted standards); 0 for summed standards.
     pub weight_pct: u32,
     pub bonus: Option<usize>,
+    /// For a table item: its levels laid out in `Standard::plan_levels` (filled by `lay_out_plans`).
+    pub levels: LevelSpan,
+}
+
+/// A table item's levels as the scoring loop reads them: `len` cutoffs (thousandths, best first)
+/// and their scores from `start` in `Standard::plan_levels`, plus what the loop needs besides, so
+/// that scoring a record touches its plan and one short run of levels per item, never the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LevelSpan {
+    pub start: u32,
+    pub len: u32,
+    /// The measure the item's value is in (`usize::MAX`: not a table item).
+    pub measure: usize,
+    pub direction: Direction,
+    /// The best level's threshold, which bonus points count from.
+    pub top_threshold: Option<Dec>,
+    /// Where the span's cutoffs start in `PlanLevels::directed_cutoffs`.
+    pub directed_start: u32,
+}
+
+impl LevelSpan {
+    pub(crate) const NONE: LevelSpan =
+        LevelSpan { start: 0, len: 0, measure: usize::MAX, direction: Direction::HigherBetter, top_threshold: None, directed_start: 0 };
+
+    /// The span's length in `PlanLevels::directed_cutoffs`: padded to whole groups.
+    fn directed_len(&self) -> usize {
+        (self.len as usize).div_ceil(DIRECTED_GROUP) * DIRECTED_GROUP
+    }
+}
+
+/// Directed cutoffs are compared in groups of this many (two vector compares), each span padded
+/// with `i32::MIN`, which no value fails to reach, so that no span has a tail to count one by one.
+const DIRECTED_GROUP: usize = 8;
+
+/// Every plan's table levels, one plan after another (see `LevelSpan`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PlanLevels {
+    /// Cutoffs in thousandths, best level first.
+    pub cutoffs: Vec<i64>,
+    /// The same cutoffs as `i32` and directed (negated for lower-better items, so that "reached"
+    /// is always `value ≥ cutoff`), each span padded (`DIRECTED_GROUP`), when every cutoff lies
+    /// strictly between `i32::MIN` and `i32::MAX` (every plausible threshold: ±2,147,483 units),
+    /// else empty. Four compare at once where two `i64` would, and without a branch on the direction.
+    pub directed_cutoffs: Vec<i32>,
+    /// The score of the level with the same index.
+    pub scores: Vec<u8>,
+}
+
+impl PlanLevels {
+    /// How many levels of a span a value does not reach: the index of the level it reaches (the
+    /// span's length when it reaches none and scores 0). Cutoffs are strictly monotone (checked at
+    /// load), so the levels not reached are exactly those before the first one reached: counted
+    /// without branching.
+    #[inline]
+    pub(crate) fn not_reached(&self, span: &LevelSpan, value: Dec) -> usize {
+        if self.directed_cutoffs.is_empty() {
+            return self.not_reached_wide(span, value);
+        }
+        let start = span.directed_start as usize;
+        let cutoffs = &self.directed_cutoffs[start..start + span.directed_len()];
+        // Clamping keeps every comparison: each directed cutoff c has |c| < 2^31, so a value at or
+        // beyond a bound compares with c as the bound does.
+        const BOUND: i64 = 1 << 40;
+        let value = value.milli().clamp(-BOUND, BOUND);
+        let directed = if span.direction == Direction::LowerBetter { -value } else { value };
+        let directed = directed.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        let group = |group: &[i32]| group.iter().map(|&cutoff| u32::from(directed < cutoff)).sum::<u32>();
+        cutoffs.chunks_exact(DIRECTED_GROUP).map(group).sum::<u32>() as usize
+    }
+
+    /// `not_reached` on the `i64` cutoffs.
+    #[inline(never)]
+    fn not_reached_wide(&self, span: &LevelSpan, value: Dec) -> usize {
+        let cutoffs = &self.cutoffs[span.start as usize..(span.start + span.len) as usize];
+        let value = value.milli();
+        match span.direction {
+            Direction::HigherBetter => cutoffs.iter().map(|&cutoff| usize::from(value < cutoff)).sum::<usize>(),
+            Direction::LowerBetter => cutoffs.iter().map(|&cutoff| usize::from(value > cutoff)).sum::<usize>(),
+        }
+    }
+
+    /// The score of the level at `index` of a span; 0 past its end.
+    #[inline]
+    pub(crate) fn score(&self, span: &LevelSpan, index: usize) -> u8 {
+        if index < span.len as usize { self.scores[span.start as usize + index] } else { 0 }
+    }
+}
+
+/// Fills each table item's `LevelSpan` and lays the levels out plan by plan (a table shared by
+/// several plans is copied into each: a few tens of KiB for the shipped standards).
+pub(crate) fn lay_out_plans(plans: &mut [Plan], tables: &[ItemTable], items: &[ItemDef]) -> PlanLevels {
+    let mut laid = PlanLevels::default();
+    for plan in plans.iter_mut() {
+        for plan_item in plan.items.iter_mut() {
+            let (Source::Table(table), ItemKind::Table { measure }) = (plan_item.source, items[plan_item.item].kind) else {
+                plan_item.levels = LevelSpan::NONE;
+                continue;
+            };
+            let table = &tables[table];
+            plan_item.levels = LevelSpan {
+                start: laid.cutoffs.len() as u32,
+                len: table.levels.len() as u32,
+                measure,
+                direction: table.direction,
+                top_threshold: table.top().map(|level| level.threshold),
+                directed_start: 0,
+            };
+            laid.cutoffs.extend(table.levels.iter().map(|level| level.cutoff.milli()));
+            laid.scores.extend(table.levels.iter().map(|level| level.score));
+        }
+    }
+    let narrow = |cutoff: &i64| i64::from(i32::MIN) < *cutoff && *cutoff < i64::from(i32::MAX);
+    if laid.cutoffs.iter().all(narrow) {
+        for plan in plans.iter_mut() {
+            for span in plan.items.iter_mut().map(|item| &mut item.levels).filter(|span| span.len > 0) {
+                let cutoffs = &laid.cutoffs[span.start as usize..(span.start + span.len) as usize];
+                let sign = if span.direction == Direction::LowerBetter { -1 } else { 1 };
+                span.directed_start = laid.directed_cutoffs.len() as u32;
+                laid.directed_cutoffs.extend(cutoffs.iter().map(|&cutoff| (sign * cutoff) as i32));
+                laid.directed_cutoffs.resize(span.directed_start as usize + span.directed_len(), i32::MIN);
+            }
+        }
+    }
+    laid
 }
 
 /// What is scored for one sex and one grade or age.
@@ -444,6 +568,7 @@ pub struct Standard {
     pub(crate) height_weight: Vec<HeightWeightTable>,
     pub(crate) bonus_rules: Vec<BonusRule>,
     pub(crate) plans: Vec<Plan>,
+    pub(crate) plan_levels: PlanLevels,
     /// Plan index per sex and cohort value (`u16::MAX`: not covered).
     pub(crate) plan_index: [Vec<u16>; 2],
     pub(crate) warnings: Vec<StandardWarning>,

@@ -541,6 +541,61 @@ proptest! {
     }
 }
 
+/// A random record for either shipped standard, any sex and cohort value (covered or not), values
+/// around and beyond the tables, some not tested.
+fn any_record() -> impl Strategy<Value = (bool, bool, u8, Vec<i64>, u32)> {
+    (prop::bool::ANY, prop::bool::ANY, 0u8..=70, prop::collection::vec(-2_000_000i64..=6_000_000, 16), prop::num::u32::ANY)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+    /// `score_row_into` (batch scoring) gives exactly the cells, BMI and composite of the score card,
+    /// and each scored table item's level is the one its table gives (the laid-out levels are the
+    /// tables').
+    #[test]
+    fn the_batch_row_agrees_with_the_score_card((is_adult, male, cohort_value, raw, untested) in any_record()) {
+        let standard = if is_adult { adult() } else { student() };
+        let sex = if male { Sex::Male } else { Sex::Female };
+        let cohort = if is_adult {
+            Cohort::Age(AgeYears::new(cohort_value).unwrap())
+        } else {
+            Cohort::Grade(SchoolGrade::new(cohort_value % 17).unwrap_or(SchoolGrade::new(1).unwrap()))
+        };
+        // Half the records have every value, the others miss each one with a chance of 1/8.
+        let tested = |index: usize| untested & (1 << 31) != 0 || (untested >> index) & 7 != 0;
+        let mut record = StudentRecord::new(standard, sex, cohort);
+        for (index, value) in record.values.iter_mut().enumerate() {
+            if tested(index) {
+                *value = Some(Dec::from_milli(match index {
+                    HEIGHT => 100_000 + raw[index].rem_euclid(100_000),
+                    WEIGHT => 15_000 + raw[index].rem_euclid(90_000),
+                    _ => raw[index] / 10 * 10,
+                }));
+            }
+        }
+        let mut row = ScoreRow::default();
+        match score_student(standard, &record) {
+            Err(error) => {
+                prop_assert_eq!(score_row_into(standard, &record, &mut row), Err(error));
+            }
+            Ok(card) => {
+                prop_assert_eq!(score_row_into(standard, &record, &mut row), Ok(()));
+                prop_assert_eq!(&row, &ScoreRow::of_card(standard, &card));
+                for item in &card.items {
+                    let (Some(value), ItemOutcome::Scored { score, basis }) = (item.value, item.outcome) else { continue };
+                    let Some(table) = standard.table_for(item.item, sex, cohort) else { continue };
+                    let level = table.level_for(value);
+                    prop_assert_eq!(score, level.map_or(0, |level| level.score));
+                    if let (Some(level), Basis::Level { threshold, line, .. }) = (level, basis) {
+                        prop_assert_eq!((threshold, line), (level.threshold, level.line));
+                    }
+                }
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Load-time validation on a small fixture
 
@@ -597,6 +652,41 @@ fn the_fixture_loads_and_scores() {
     let card = score_student(fx, &record).unwrap();
     assert_eq!(card.result.total(), Some(Dec::from_int(80)));
     assert_eq!(card.result.slug(), "good");
+}
+
+/// Thresholds beyond ±2,147,483 units are compared as `i64` (the scoring loop's `i32` cutoffs
+/// would not hold them), with the same results.
+#[test]
+fn thresholds_beyond_the_narrow_cutoffs_score_the_same() {
+    let mut files = fixture();
+    let items = &mut files.iter_mut().find(|(name, _)| name == "fx/items.csv").unwrap().1;
+    *items = items
+        .replace("FX-1,M,1,2,jump,跳远,100,150,150,,", "FX-1,M,1,2,jump,跳远,100,3000000,3000000,,")
+        .replace("FX-1,M,1,2,jump,跳远,60,120,120,150,", "FX-1,M,1,2,jump,跳远,60,2000000,2000000,3000000,")
+        .replace("FX-1,M,1,2,jump,跳远,0,,,120,", "FX-1,M,1,2,jump,跳远,0,,,2000000,");
+    let wide_set = StandardSet::load(&files).unwrap();
+    let wide = wide_set.get("fx").unwrap();
+    let narrow_set = StandardSet::load(&fixture()).unwrap();
+    let narrow = narrow_set.get("fx").unwrap();
+    assert!(wide.plan_levels.directed_cutoffs.is_empty());
+    assert!(!narrow.plan_levels.directed_cutoffs.is_empty());
+    let score = |standard: &Standard, sex: Sex, jump: &str, run: &str| {
+        let mut record = StudentRecord::new(standard, sex, Cohort::Grade(SchoolGrade::new(1).unwrap()));
+        record.set(standard, "jump_cm", Dec::parse(jump).unwrap()).unwrap();
+        record.set(standard, "run_s", Dec::parse(run).unwrap()).unwrap();
+        let card = score_student(standard, &record).unwrap();
+        let mut row = ScoreRow::default();
+        score_row_into(standard, &record, &mut row).unwrap();
+        assert_eq!(row, ScoreRow::of_card(standard, &card));
+        card.items.iter().map(|item| item.score().unwrap().to_string()).collect::<Vec<_>>().join(" ")
+    };
+    for (jump, expect) in [("3000000", "100"), ("2999999.999", "60"), ("2000000", "60"), ("1999999", "0"), ("999999999999", "100"), ("0", "0")] {
+        assert_eq!(score(wide, Sex::Male, jump, "9.0"), format!("{expect} 100"), "{jump}");
+    }
+    for (run, expect) in [("9.0", "100"), ("9.001", "60"), ("11.0", "60"), ("11.001", "0"), ("0", "100"), ("999999999999", "0")] {
+        assert_eq!(score(wide, Sex::Male, "3000000", run), format!("100 {expect}"), "{run}");
+        assert_eq!(score(narrow, Sex::Male, "150", run), format!("100 {expect}"), "{run}");
+    }
 }
 
 #[test]
