@@ -193,6 +193,7 @@ async fn story(database: &TestDatabase) {
     let report = browser.get("/account/fitness?lang=en").await;
     report.assert_contains("My fitness report");
     report.assert_contains("of the 12 people of the same sex and grade (or age group)");
+    report.assert_contains("standing long jump");
     let anonymous = Browser::new(&app.base).get("/account/fitness").await;
     assert_eq!(anonymous.status, 303, "{label}: log in first");
 
@@ -202,6 +203,8 @@ async fn story(database: &TestDatabase) {
     let form = staff.get("/stations/xihu/results").await;
     assert_eq!(form.status, 200, "{label}");
     form.assert_contains("name=\"m.run_50m_s\"");
+    form.assert_contains("肺活量 · vital_capacity_ml");
+    form.assert_contains("身高 · height_cm");
     let fields = [
         ("standard", "cnsphs-2014"),
         ("sex", "X"),

@@ -60,7 +60,7 @@ async fn result_view(state: &AppState, lang: Lang, stored: &FitnessResult) -> Op
         .map(|item| {
             let def = &standard.items()[item.item];
             context! {
-                name => lang.pick(&def.name_zh, &def.id).to_string(),
+                name => item_name(lang, def),
                 value => item.value.map(|value| format!("{value} {}", def.unit)),
                 score => item.score(),
                 explanation => item.explain(standard),
@@ -73,7 +73,7 @@ async fn result_view(state: &AppState, lang: Lang, stored: &FitnessResult) -> Op
             let def = &standard.items()[item];
             let advice = prescription::for_item(&def.id);
             context! {
-                name => lang.pick(&def.name_zh, &def.id).to_string(),
+                name => item_name(lang, def),
                 score => card.item(item).and_then(|score| score.score()),
                 component => advice.map(|advice| lang.pick(advice.component_zh, advice.component_en).to_string()),
                 advice => advice.map(|advice| lang.pick(advice.advice_zh, advice.advice_en).to_string()),
@@ -137,4 +137,13 @@ pub async fn report_page(State(state): State<AppState>, page: PageContext) -> Re
     }
     let title = lang.text("fitness_report_title");
     page.render(StatusCode::OK, "fitness_report.html", title, context! { results => views })
+}
+
+/// An item's name: the table's Chinese name, or in English its id read as words (`sit_and_reach` →
+/// "sit and reach"; the shipped tables name items in Chinese only).
+pub fn item_name(lang: Lang, def: &fitforall_core::fitness::ItemDef) -> String {
+    match lang {
+        Lang::Zh => def.name_zh.clone(),
+        Lang::En => def.id.replace('_', " "),
+    }
 }

@@ -125,7 +125,8 @@ async fn render(
                 .iter()
                 .map(|measure| {
                     let name = format!("{MEASUREMENT_PREFIX}{}", measure.key);
-                    context! { key => measure.key.clone(), name => name.clone(), value => fields.get(&name).cloned().unwrap_or_default() }
+                    let label = measure_label(page.lang, standard, measure);
+                    context! { key => measure.key.clone(), label => label, name => name.clone(), value => fields.get(&name).cloned().unwrap_or_default() }
                 })
                 .collect()
         })
@@ -210,4 +211,15 @@ pub async fn entry_submit(State(state): State<AppState>, Path(id): Path<String>,
             render(&state, page, &station, error.status, &fields, None, Some(shown)).await
         }
     }
+}
+
+/// A measurement's form label: its item's name (or the Chinese header it is read under: 身高, 体重)
+/// with the column key, which is also what a results file calls it.
+fn measure_label(lang: crate::web::Lang, standard: &fitforall_core::fitness::Standard, measure: &fitforall_core::fitness::MeasureDef) -> String {
+    let name = match (lang, measure.item) {
+        (_, Some(item)) => crate::web::fitness::item_name(lang, &standard.items()[item]),
+        (crate::web::Lang::Zh, None) => measure.aliases.iter().find(|alias| !alias.is_ascii()).cloned().unwrap_or_default(),
+        (crate::web::Lang::En, None) => measure.aliases.first().cloned().unwrap_or_default(),
+    };
+    if name.is_empty() { measure.key.clone() } else { format!("{name} · {}", measure.key) }
 }
