@@ -62,16 +62,22 @@ pub enum ImportKind {
     FitnessResults(crate::import_fitness::FitnessResultsArgs),
 }
 
-fn open_with_progress(path: &Path) -> anyhow::Result<Box<dyn Read>> {
+/// Opens `path` for reading; a file of `PROGRESS_BAR_BYTES` or more shows a progress bar (returned,
+/// hidden otherwise) labelled `message` and the path.
+pub(crate) fn open_with_progress(path: &Path, message: &str) -> anyhow::Result<(Box<dyn Read>, ProgressBar)> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
     if size < PROGRESS_BAR_BYTES {
-        return Ok(Box::new(file));
+        return Ok((Box::new(file), ProgressBar::hidden()));
     }
     let bar = ProgressBar::new(size);
-    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})").expect("valid template").progress_chars("=> "));
-    bar.set_message(format!("reading {}", path.display()));
-    Ok(Box::new(bar.wrap_read(file)))
+    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")?.progress_chars("=> "));
+    bar.set_message(format!("{message} {}", path.display()));
+    Ok((Box::new(bar.wrap_read(file)), bar))
+}
+
+fn open_reading(path: &Path) -> anyhow::Result<Box<dyn Read>> {
+    Ok(open_with_progress(path, "reading")?.0)
 }
 
 fn report_errors<T>(path: &Path, report: &ImportReport<T>) {
@@ -121,7 +127,7 @@ pub async fn run(kind: ImportKind, file: &FileSettings) -> anyhow::Result<ExitCo
     match kind {
         ImportKind::FitnessResults(args) => return crate::import_fitness::run(args, file).await,
         ImportKind::Regions(args) => {
-            let report = import::read_regions_csv(open_with_progress(&args.file)?);
+            let report = import::read_regions_csv(open_reading(&args.file)?);
             if !check_report(&args.file, &report, args.skip_invalid) {
                 return Ok(ExitCode::FAILURE);
             }
@@ -135,7 +141,7 @@ pub async fn run(kind: ImportKind, file: &FileSettings) -> anyhow::Result<ExitCo
         ImportKind::Population(args) => {
             let store = open_store(args.database, file).await?;
             let tree = load_tree(&store).await?;
-            let report = import::read_population_csv(open_with_progress(&args.file)?, &tree);
+            let report = import::read_population_csv(open_reading(&args.file)?, &tree);
             if !check_report(&args.file, &report, args.skip_invalid) {
                 return Ok(ExitCode::FAILURE);
             }
@@ -151,10 +157,10 @@ pub async fn run(kind: ImportKind, file: &FileSettings) -> anyhow::Result<ExitCo
             };
             let report = if is_geojson {
                 let mut text = String::new();
-                open_with_progress(&args.file)?.read_to_string(&mut text).with_context(|| format!("cannot read {} as UTF-8 text", args.file.display()))?;
+                open_reading(&args.file)?.read_to_string(&mut text).with_context(|| format!("cannot read {} as UTF-8 text", args.file.display()))?;
                 import::read_venues_geojson(&text, &tree)
             } else {
-                import::read_venues_csv(open_with_progress(&args.file)?, &tree)
+                import::read_venues_csv(open_reading(&args.file)?, &tree)
             };
             if !check_report(&args.file, &report, args.skip_invalid) {
                 return Ok(ExitCode::FAILURE);

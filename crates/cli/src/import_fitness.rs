@@ -25,12 +25,10 @@ use fitforall_core::region::RegionCode;
 use fitforall_server::api::fitness::{ResultFacts, new_result};
 use fitforall_server::import::{MAX_REPORTED_ERRORS, RowError, RowLocation};
 use fitforall_store::{MAX_RESULTS_PER_WRITE, NewFitnessResult, StoreError, UpsertSummary};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::settings::FileSettings;
 
-/// Files larger than this get a progress bar.
-const PROGRESS_BAR_BYTES: u64 = 256 * 1024;
 /// Errors printed in full; the rest are counted.
 const MAX_PRINTED_ERRORS: usize = 200;
 /// Longest person reference (the store's `person_ref`).
@@ -145,7 +143,7 @@ struct RowReader<'a> {
 
 impl<'a> RowReader<'a> {
     fn new(layout: &'a Layout<'a>, facts: &'a Facts, path: &Path, message: &str) -> anyhow::Result<(RowReader<'a>, csv::ByteRecord, ProgressBar)> {
-        let (input, bar) = open_with_progress(path, message)?;
+        let (input, bar) = crate::import::open_with_progress(path, message)?;
         let mut reader = crate::score::csv_reader(input);
         let headers = reader.byte_headers().with_context(|| format!("cannot read the header of {}", path.display()))?.clone();
         let record = StudentRecord::new(layout.standard, Sex::Male, Cohort::Grade(SchoolGrade::new(1).context("grade 1")?));
@@ -285,30 +283,6 @@ fn parse_date(bytes: &[u8]) -> Option<NaiveDate> {
     ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"].iter().find_map(|format| NaiveDate::parse_from_str(text, format).ok())
 }
 
-/// A header as text: lossy UTF-8, without a byte-order mark (first) or the '\r' of a CRLF (last).
-fn header_text(bytes: &[u8], index: usize, count: usize) -> String {
-    let mut bytes = bytes;
-    if index == 0 {
-        bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    }
-    if index + 1 == count {
-        bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    }
-    String::from_utf8_lossy(bytes).trim().to_string()
-}
-
-fn open_with_progress(path: &Path, message: &str) -> anyhow::Result<(Box<dyn Read>, ProgressBar)> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
-    if size < PROGRESS_BAR_BYTES {
-        return Ok((Box::new(file), ProgressBar::hidden()));
-    }
-    let bar = ProgressBar::new(size);
-    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")?.progress_chars("=> "));
-    bar.set_message(format!("{message} {}", path.display()));
-    Ok((Box::new(bar.wrap_read(file)), bar))
-}
-
 /// The columns of `headers` whose name is one of `names`.
 fn find_columns(normalized: &[String], names: &[&str]) -> Vec<usize> {
     let names: Vec<String> = names.iter().map(|name| normalize_header(name)).collect();
@@ -317,7 +291,7 @@ fn find_columns(normalized: &[String], names: &[&str]) -> Vec<usize> {
 
 /// Resolves the header for the standard; file-level problems as errors on line 1.
 fn resolve_layout<'a>(standard: &'a Standard, header_row: &csv::ByteRecord, test_date: NaiveDate) -> Result<Layout<'a>, Vec<RowError>> {
-    let headers: Vec<String> = header_row.iter().enumerate().map(|(index, header)| header_text(header, index, header_row.len())).collect();
+    let headers: Vec<String> = header_row.iter().enumerate().map(|(index, header)| crate::score::header_text(header, index, header_row.len())).collect();
     let normalized: Vec<String> = headers.iter().map(|header| normalize_header(header)).collect();
     let mut errors = Vec::new();
     let mut error = |column: &str, reason: String| errors.push(RowError { location: RowLocation::Line(1), column: column.to_string(), reason });

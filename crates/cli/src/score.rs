@@ -455,7 +455,7 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
 }
 
 /// A header as text: lossy UTF-8, without a byte-order mark (first) or the '\r' of a CRLF (last).
-fn header_text(bytes: &[u8], index: usize, count: usize) -> String {
+pub(crate) fn header_text(bytes: &[u8], index: usize, count: usize) -> String {
     let mut bytes = bytes;
     if index == 0 {
         bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);

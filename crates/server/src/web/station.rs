@@ -100,7 +100,6 @@ fn appointment_day(page: &PageContext, fields: &BTreeMap<String, String>) -> Nai
         .unwrap_or_else(|| crate::api::venues::local_now().date())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn render(
     state: &AppState,
     page: PageContext,
