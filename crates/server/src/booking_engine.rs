@@ -114,7 +114,9 @@ impl BookingEngine {
     /// Decides one request; answers after its booking (if any) is committed.
     pub async fn book(&self, request: BatchRequest) -> BookOutcome {
         if self.inner.config.mode == BookingMode::Naive {
-            return decide_batch(&self.inner.store, vec![request]).await.pop().unwrap_or(BookOutcome::Failed);
+            // Boxed: the store's batch future is many kilobytes, and inline it would make every
+            // caller's future (each HTTP request's, each rush task's) that large to move around.
+            return Box::pin(decide_batch(&self.inner.store, vec![request])).await.pop().unwrap_or(BookOutcome::Failed);
         }
         let shard = (request.slot.as_i64().unsigned_abs() % self.inner.shards.len() as u64) as usize;
         let (reply, answer) = oneshot::channel();

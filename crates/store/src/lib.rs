@@ -57,7 +57,15 @@ impl BackendKind {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
-    Sqlite(SqlitePool),
+    Sqlite {
+        pool: SqlitePool,
+        /// One connection, used only by the booking engine's batches (`dispatch!(self, batch_writer
+        /// …)`). SQLite has one writer anyway; a connection of its own keeps the pages of the hot
+        /// indexes in its cache from one batch to the next. From the shared pool a batch would get
+        /// a connection that other connections' commits had made stale (a connection drops its page
+        /// cache when the database changed under it) and read every page again.
+        batch_writer: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -65,9 +73,23 @@ pub(crate) enum Backend {
 /// a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so a
 /// read-then-write transaction never fails with "database is locked"), `BEGIN` on PostgreSQL.
 macro_rules! dispatch {
+    ($store:expr, batch_writer |$pool:ident, $begin:ident| $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite { batch_writer: $pool, .. } => {
+                #[allow(unused_variables)]
+                let $begin = "BEGIN IMMEDIATE";
+                $body
+            }
+            Backend::Postgres($pool) => {
+                #[allow(unused_variables)]
+                let $begin = "BEGIN";
+                $body
+            }
+        }
+    };
     ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
         match &$store.backend {
-            Backend::Sqlite($pool) => {
+            Backend::Sqlite { pool: $pool, .. } => {
                 #[allow(unused_variables)]
                 let $begin = "BEGIN IMMEDIATE";
                 $body
@@ -167,11 +189,17 @@ impl Store {
                 // Checkpoint every 16 MiB of WAL (default 4 MiB): index pages written by successive
                 // batches are copied back to the database file once instead of once per batch.
                 .pragma("wal_autocheckpoint", "4096")
+                // Statement journals (a multi-row INSERT inside a transaction keeps one, to undo just
+                // that statement) and temporary B-trees in memory instead of temporary files: they
+                // never need to survive a crash, and each page of them was a write system call.
+                .pragma("temp_store", "memory")
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            Backend::Sqlite(pool)
+            let batch_writer =
+                SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None).connect_with(options).await?;
+            Backend::Sqlite { pool, batch_writer }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
@@ -185,7 +213,7 @@ impl Store {
 
     pub fn kind(&self) -> BackendKind {
         match self.backend {
-            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Sqlite { .. } => BackendKind::Sqlite,
             Backend::Postgres(_) => BackendKind::Postgres,
         }
     }
