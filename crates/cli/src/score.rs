@@ -1,17 +1,21 @@
 //! `fitforall score --standard ID INPUT.csv -o OUTPUT.csv`: scores a file of test records against a
 //! standard, streaming in constant memory on all cores.
 //!
-//! A reader thread parses the CSV into batches of reused `ByteRecord`s, and copies each batch's raw
-//! bytes along (`RetainingReader`); N workers parse the fields (straight from bytes), score them with
-//! the core (`score_row_into`: the scores without the reasons) and format the output rows into the
-//! batch's own buffer, the input part of a row as the record's raw bytes when the CSV reader unquoted
-//! nothing in it; the writer (this thread) writes batches in input order. Batches come from a fixed
-//! pool that the writer refills, so at most `pool` batches exist whatever the file size. Bad rows go
-//! to `OUTPUT.errors.csv` (line, column, reason) and the rest is scored.
+//! A reader thread only reads: it cuts the input into chunks of whole records (`chunks`: a cut falls
+//! exactly where the CSV reader ends a record, quotes included), each with its first line number; N
+//! workers parse their chunk's CSV themselves (the same reader setup), parse the fields (straight
+//! from bytes), score them with the core (`score_row_into`: the scores without the reasons) and
+//! format the output rows into the batch's own buffer, the input part of a row as the record's raw
+//! bytes (a slice of the chunk) when the CSV reader unquoted nothing in it; the writer (this thread)
+//! writes batches in input order. Batches come from a fixed pool that the writer refills, so at most
+//! `pool` batches exist whatever the file size. Bad rows go to `OUTPUT.errors.csv` (line, column,
+//! reason) and the rest is scored.
 
-use std::collections::{BTreeMap, VecDeque};
+mod chunks;
+
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -25,6 +29,8 @@ use fitforall_core::fitness::{
     Columns, Composite, Dec, FieldError, ItemCell, ScoreRow, Standard, StandardSet, StudentRecord, TotalBasis, record_line, score_row_into, shipped,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+
+use self::chunks::ChunkReader;
 
 #[derive(Args, Debug, Clone)]
 pub struct ScoreArgs {
@@ -45,7 +51,7 @@ pub struct ScoreArgs {
     /// Scoring threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: Option<u64>,
-    /// Records per batch handed to a worker.
+    /// Most records per batch handed to a worker (a batch is also cut near 1 MiB of input).
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch_records: u64,
 }
@@ -54,7 +60,15 @@ pub struct ScoreArgs {
 /// record (so line numbers are right in CRLF files; the '\r' is dropped from the last field), rows
 /// may have fewer fields than the header.
 pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(true).flexible(true).terminator(csv::Terminator::Any(b'\n')).buffer_capacity(1 << 20).from_reader(input)
+    csv_builder().has_headers(true).buffer_capacity(1 << 20).from_reader(input)
+}
+
+/// The reader settings of `csv_reader` that decide what a record is (`chunks` cuts the input by
+/// them, and the workers parse each chunk with them).
+pub(crate) fn csv_builder() -> csv::ReaderBuilder {
+    let mut builder = csv::ReaderBuilder::new();
+    builder.flexible(true).terminator(csv::Terminator::Any(b'\n'));
+    builder
 }
 
 /// The errors file next to an output file: `out.csv` → `out.errors.csv`.
@@ -150,16 +164,17 @@ pub struct Summary {
 
 struct Batch {
     seq: u64,
-    rows: Vec<csv::ByteRecord>,
-    /// Per record: the line after it (for the errors file) and where its raw bytes end in `raw`.
-    lines: Vec<u64>,
-    raw_ends: Vec<usize>,
-    /// The batch's records as they are in the file; empty when they could not be kept (then every
-    /// row is written field by field).
-    raw: Vec<u8>,
-    len: usize,
+    /// A chunk of whole records as they are in the file (`chunks`), in `input[start..input_len]`; the
+    /// vector's length is its usable size (it only grows).
+    input: Vec<u8>,
+    input_len: usize,
+    start: usize,
+    /// The line number at `input[start]`.
+    first_line: u64,
     out: OutputBuffer,
     errors: Vec<u8>,
+    /// Why the chunk could not be parsed (never, from bytes in memory; checked all the same).
+    failure: Option<csv::Error>,
     summary: Summary,
 }
 
@@ -167,13 +182,13 @@ impl Batch {
     fn new() -> Batch {
         Batch {
             seq: 0,
-            rows: Vec::new(),
-            lines: Vec::new(),
-            raw_ends: Vec::new(),
-            raw: Vec::new(),
-            len: 0,
+            input: Vec::new(),
+            input_len: 0,
+            start: 0,
+            first_line: 1,
             out: OutputBuffer::default(),
             errors: Vec::new(),
+            failure: None,
             summary: Summary::default(),
         }
     }
@@ -268,80 +283,20 @@ impl RowWriter<'_> {
     }
 }
 
-/// The input as the CSV reader reads it, keeping every chunk it hands out until `release_before`, so
-/// that the raw bytes of a batch of records can be copied out once the reader has parsed them.
-struct RetainingReader<R> {
-    inner: R,
-    /// (offset in the input, bytes), in input order.
-    chunks: VecDeque<(u64, Vec<u8>)>,
-    /// Released chunks, reused.
-    spare: Vec<Vec<u8>>,
-    read_bytes: u64,
-}
-
-impl<R: Read> RetainingReader<R> {
-    fn new(inner: R) -> RetainingReader<R> {
-        RetainingReader { inner, chunks: VecDeque::new(), spare: Vec::new(), read_bytes: 0 }
-    }
-
-    /// Replaces `out` with the input's bytes `start..end`; false (and `out` empty) if some of them
-    /// are no longer or not yet kept.
-    fn copy_range(&self, start: u64, end: u64, out: &mut Vec<u8>) -> bool {
-        out.clear();
-        let mut at = start;
-        for (chunk_start, bytes) in &self.chunks {
-            let chunk_end = chunk_start + bytes.len() as u64;
-            if at >= end {
-                break;
-            }
-            if chunk_end <= at {
-                continue;
-            }
-            if *chunk_start > at {
-                break;
-            }
-            let until = end.min(chunk_end);
-            out.extend_from_slice(&bytes[(at - chunk_start) as usize..(until - chunk_start) as usize]);
-            at = until;
-        }
-        if at != end {
-            out.clear();
-            return false;
-        }
-        true
-    }
-
-    /// Forgets the chunks that end at or before `offset`.
-    fn release_before(&mut self, offset: u64) {
-        while let Some((start, bytes)) = self.chunks.front()
-            && start + bytes.len() as u64 <= offset
-        {
-            if let Some((_, bytes)) = self.chunks.pop_front() {
-                self.spare.push(bytes);
-            }
-        }
-    }
-}
-
-impl<R: Read> Read for RetainingReader<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let count = self.inner.read(buffer)?;
-        if count > 0 {
-            let mut chunk = self.spare.pop().unwrap_or_default();
-            chunk.clear();
-            chunk.extend_from_slice(&buffer[..count]);
-            self.chunks.push_back((self.read_bytes, chunk));
-            self.read_bytes += count as u64;
-        }
-        Ok(count)
-    }
-}
-
 pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summary> {
     let input = File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = csv_reader(RetainingReader::new(input));
-    let headers = reader.byte_headers().with_context(|| format!("reading the header of {}", args.input.display()))?.clone();
+    let batch_records = args.batch_records as usize;
+    // The first chunk holds the header (a chunk holds at least one record): it is read here, and the
+    // rest of the chunk is the first batch.
+    let mut chunks = ChunkReader::new(input, CHUNK_BYTES, batch_records);
+    let mut first = Batch::new();
+    let first_chunk = chunks.next_chunk(&mut first.input).with_context(|| format!("reading the header of {}", args.input.display()))?;
+    first.input_len = first_chunk.map_or(0, |chunk| chunk.len);
+    let mut header_reader = csv_reader(&first.input[..first.input_len]);
+    let headers = header_reader.byte_headers().with_context(|| format!("reading the header of {}", args.input.display()))?.clone();
+    first.start = header_reader.position().byte() as usize;
+    first.first_line = header_reader.position().line();
     let header_texts: Vec<String> = headers.iter().enumerate().map(|(i, h)| header_text(h, i, headers.len())).collect();
     let header_refs: Vec<&str> = header_texts.iter().map(String::as_str).collect();
     let columns = Columns::resolve(standard, &header_refs).map_err(|errors| {
@@ -383,7 +338,6 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
     errors_out.write_all(b"line,column,reason\n")?;
 
     let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()), |n| n as usize);
-    let batch_records = args.batch_records as usize;
     let pool_size = threads * 2 + 2;
     let progress = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(size);
@@ -396,17 +350,20 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
         ProgressBar::hidden()
     };
 
+    progress.set_position(first_chunk.map_or(0, |chunk| chunk.end_offset));
+
     let (pool_tx, pool_rx) = sync_channel::<Batch>(pool_size);
-    for _ in 0..pool_size {
+    for _ in 1..pool_size {
         pool_tx.send(Batch::new())?;
     }
     let (work_tx, work_rx) = sync_channel::<Batch>(pool_size);
+    work_tx.send(first)?;
     let (done_tx, done_rx) = sync_channel::<Batch>(pool_size);
     let work_rx = Arc::new(Mutex::new(work_rx));
 
     let total = std::thread::scope(|scope| -> anyhow::Result<Summary> {
         let reader_progress = progress.clone();
-        let reader_thread = scope.spawn(move || read_batches(reader, pool_rx, work_tx, batch_records, &reader_progress));
+        let reader_thread = scope.spawn(move || read_chunks(chunks, pool_rx, work_tx, &reader_progress));
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
@@ -418,9 +375,13 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
         let mut next = 0u64;
         let mut total = Summary::default();
         let mut write_error = None;
+        let mut parse_error = None;
         for batch in done_rx.iter() {
             pending.insert(batch.seq, batch);
             while let Some(mut batch) = pending.remove(&next) {
+                if let Some(error) = batch.failure.take() {
+                    parse_error.get_or_insert(error);
+                }
                 if write_error.is_none()
                     && let Err(error) = output.write_all(batch.out.written()).and_then(|_| errors_out.write_all(&batch.errors))
                 {
@@ -440,6 +401,9 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
         drop(pool_tx);
         let read = reader_thread.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
         read?;
+        if let Some(error) = parse_error {
+            return Err(error).context("reading the input");
+        }
         if let Some(error) = write_error {
             return Err(error).context("writing the output");
         }
@@ -466,50 +430,22 @@ pub(crate) fn header_text(bytes: &[u8], index: usize, count: usize) -> String {
     String::from_utf8_lossy(bytes).trim().to_string()
 }
 
-fn read_batches<R: Read>(
-    mut reader: csv::Reader<RetainingReader<R>>,
-    pool: Receiver<Batch>,
-    work: SyncSender<Batch>,
-    batch_records: usize,
-    progress: &ProgressBar,
-) -> anyhow::Result<()> {
-    let mut seq = 0u64;
+/// The chunk size aimed at (a batch is also cut after `--batch-records` records).
+const CHUNK_BYTES: usize = 1 << 20;
+
+fn read_chunks<R: Read>(mut chunks: ChunkReader<R>, pool: Receiver<Batch>, work: SyncSender<Batch>, progress: &ProgressBar) -> anyhow::Result<()> {
+    // The first chunk was batch 0.
+    let mut seq = 1u64;
     loop {
         let Ok(mut batch) = pool.recv() else { return Ok(()) };
+        let Some(chunk) = chunks.next_chunk(&mut batch.input).context("reading the input")? else { return Ok(()) };
         batch.seq = seq;
-        batch.len = 0;
-        let start = reader.position().byte();
-        let mut end = false;
-        while batch.len < batch_records {
-            if batch.rows.len() == batch.len {
-                batch.rows.push(csv::ByteRecord::new());
-                batch.lines.push(0);
-                batch.raw_ends.push(0);
-            }
-            let row = &mut batch.rows[batch.len];
-            match reader.read_byte_record(row) {
-                Ok(true) => {
-                    // The line after the record; workers turn it into the record's first line
-                    // (`record_line`) only for rows with errors.
-                    let position = reader.position();
-                    batch.lines[batch.len] = position.line();
-                    batch.raw_ends[batch.len] = (position.byte() - start) as usize;
-                    batch.len += 1;
-                }
-                Ok(false) => {
-                    end = true;
-                    break;
-                }
-                Err(error) => return Err(error).context("reading the input"),
-            }
-        }
-        let batch_end = reader.position().byte();
-        let retained = reader.get_mut();
-        retained.copy_range(start, batch_end, &mut batch.raw);
-        retained.release_before(batch_end);
-        progress.set_position(batch_end);
+        batch.input_len = chunk.len;
+        batch.start = 0;
+        batch.first_line = chunk.first_line;
+        progress.set_position(chunk.end_offset);
         seq += 1;
-        if work.send(batch).is_err() || end {
+        if work.send(batch).is_err() {
             return Ok(());
         }
     }
@@ -519,22 +455,81 @@ fn score_batches(standard: &Standard, layout: &Layout, work: &Mutex<Receiver<Bat
     let mut record = StudentRecord::new(standard, fitforall_core::fitness::Sex::Male, fitforall_core::fitness::Cohort::Grade(grade_one()));
     let mut scores = ScoreRow::default();
     let mut problems: Vec<FieldError> = Vec::new();
+    let mut row = csv::ByteRecord::new();
+    // One reader per worker (building one costs more than a few records), pointed at each chunk in
+    // turn: a chunk starts at a record start, so it reads the chunk's records, and counts its lines
+    // from the chunk's first line, as one reader of the whole input would.
+    let mut reader = csv_builder().has_headers(false).from_reader(ChunkSource::default());
     loop {
         let batch = match work.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
         let Ok(mut batch) = batch else { return };
-        let Batch { rows, lines, raw_ends, raw, len, out, errors, summary, .. } = &mut batch;
-        let mut raw_start = 0;
-        for ((row, line), &raw_end) in rows[..*len].iter().zip(&lines[..*len]).zip(&raw_ends[..*len]) {
-            let raw_record = raw.get(raw_start..raw_end);
-            raw_start = raw_end;
-            let input = InputRow { fields: row, raw: raw_record, line_after: *line };
+        let Batch { input, input_len, start, first_line, out, errors, failure, summary, .. } = &mut batch;
+        let source = reader.get_mut();
+        std::mem::swap(&mut source.bytes, input);
+        source.len = *input_len;
+        let mut position = csv::Position::new();
+        position.set_byte(*start as u64).set_line(*first_line);
+        if let Err(error) = reader.seek_raw(SeekFrom::Start(*start as u64), position) {
+            *failure = Some(error);
+        }
+        let mut record_start = *start;
+        while failure.is_none() {
+            match reader.read_byte_record(&mut row) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(error) => {
+                    *failure = Some(error);
+                    break;
+                }
+            }
+            let position = reader.position();
+            let record_end = position.byte() as usize;
+            // The line after the record; `record_line` turns it into the record's first line, only
+            // for rows with errors.
+            let input = InputRow { fields: &row, raw: &reader.get_ref().bytes[record_start..record_end], line_after: position.line() };
+            record_start = record_end;
             score_input_row(standard, layout, &input, &mut record, &mut scores, &mut problems, out, errors, summary);
         }
+        std::mem::swap(&mut reader.get_mut().bytes, input);
         if done.send(batch).is_err() {
             return;
+        }
+    }
+}
+
+/// A batch's chunk, lent to a worker's CSV reader.
+#[derive(Default)]
+struct ChunkSource {
+    bytes: Vec<u8>,
+    len: usize,
+    at: usize,
+}
+
+impl Read for ChunkSource {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let count = buffer.len().min(self.len - self.at);
+        buffer[..count].copy_from_slice(&self.bytes[self.at..self.at + count]);
+        self.at += count;
+        Ok(count)
+    }
+}
+
+impl Seek for ChunkSource {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let at = match to {
+            SeekFrom::Start(at) => Some(at),
+            SeekFrom::Current(delta) => (self.at as u64).checked_add_signed(delta),
+            SeekFrom::End(delta) => (self.len as u64).checked_add_signed(delta),
+        };
+        match at {
+            Some(at) if at <= self.len as u64 => {
+                self.at = at as usize;
+                Ok(at)
+            }
+            _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek outside the chunk")),
         }
     }
 }
@@ -549,11 +544,11 @@ fn field(row: &csv::ByteRecord, index: usize) -> &[u8] {
     if index + 1 == row.len() { bytes.strip_suffix(b"\r").unwrap_or(bytes) } else { bytes }
 }
 
-/// One record of the input: its fields, its bytes as they are in the file (if kept) and the line
-/// after it.
+/// One record of the input: its fields, its bytes as they are in the file (with any empty lines
+/// before it) and the line after it.
 struct InputRow<'b> {
     fields: &'b csv::ByteRecord,
-    raw: Option<&'b [u8]>,
+    raw: &'b [u8],
     line_after: u64,
 }
 
@@ -598,7 +593,7 @@ fn score_input_row(
         return;
     }
     summary.scored += 1;
-    let verbatim = input.raw.and_then(verbatim_body);
+    let verbatim = verbatim_body(input.raw);
     let input_max_bytes = match verbatim {
         Some(body) => body.len() + layout.input_columns,
         // Every byte doubled at worst (quotes), two quotes and a comma per field.
