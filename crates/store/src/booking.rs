@@ -558,215 +558,209 @@ impl Store {
         let lookback = now - Duration::days(no_show_lookback_days(&defaults));
         // The bookings are answered from memory: stored timestamps keep microseconds on both backends.
         let now_utc = now_utc.trunc_subsecs(6);
-        let inserted: Vec<Booking> = dispatch!(
-            self,
-            batch_writer | pool,
-            begin
-                | {
-                    let mut tx = pool.begin_with(begin).await?;
-                    expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
+        let inserted: Vec<Booking> = dispatch_batch_writer!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
 
-                    let mut select = sqlx::QueryBuilder::new(format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ("));
-                    push_id_list!(select, slot_ids.iter().copied());
-                    select.push(") ORDER BY id").push(lock);
-                    let slot_rows: Vec<SlotRow> = select.build_query_as().fetch_all(&mut *tx).await?;
-                    let slots: Vec<Slot> = slot_rows.into_iter().map(slot_from_row).collect::<StoreResult<_>>()?;
+            let mut select = sqlx::QueryBuilder::new(format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ("));
+            push_id_list!(select, slot_ids.iter().copied());
+            select.push(") ORDER BY id").push(lock);
+            let slot_rows: Vec<SlotRow> = select.build_query_as().fetch_all(&mut *tx).await?;
+            let slots: Vec<Slot> = slot_rows.into_iter().map(slot_from_row).collect::<StoreResult<_>>()?;
 
-                    // The rules of the slots' resources, once per resource (a batch holds few).
-                    let resource_ids: BTreeSet<&str> = slots.iter().map(|slot| slot.resource.as_str()).collect();
-                    let mut resource_rows: Vec<(String, String, bool)> = Vec::new();
-                    if !resource_ids.is_empty() {
-                        let mut select = sqlx::QueryBuilder::new("SELECT id, booking_rules, real_name FROM resources WHERE id IN (");
-                        let resource_ids: Vec<&str> = resource_ids.iter().copied().collect();
-                        let mut list = select.separated(", ");
-                        for id in padded(&resource_ids) {
-                            list.push_bind(id.to_string());
-                        }
-                        select.push(")");
-                        resource_rows = select.build_query_as().fetch_all(&mut *tx).await?;
-                    }
-                    let mut resource_rules: HashMap<String, (BookingRules, bool)> = HashMap::with_capacity(resource_rows.len());
-                    for (id, json, real_name) in resource_rows {
-                        let rules =
-                            parse_booking_rules(&ResourceId::parse(&id).map_err(|error| StoreError::Corrupt(format!("resource id {id:?}: {error}")))?, &json)?;
-                        resource_rules.insert(id, (rules, real_name));
-                    }
-
-                    // The people: on PostgreSQL their rows are locked, so that their quotas are counted under
-                    // a lock by one process at a time; SQLite's writer is alone anyway. Whether they recorded
-                    // their identity number matters only for real-name (实名制) slots.
-                    let any_real_name = resource_rules.values().any(|(_, real_name)| *real_name);
-                    let mut verified_accounts = HashSet::new();
-                    if !lock.is_empty() || any_real_name {
-                        let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id, id_number_hash IS NOT NULL FROM accounts WHERE id IN (");
-                        push_id_list!(lock_accounts, accounts.iter().copied());
-                        lock_accounts.push(") ORDER BY id").push(lock);
-                        let identities: Vec<(i64, bool)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
-                        verified_accounts = identities.into_iter().filter(|(_, verified)| *verified).map(|(id, _)| AccountId::new(id)).collect();
-                    }
-
-                    let mut state = BatchState { verified_accounts, ..BatchState::default() };
-                    let mut first_date: Option<NaiveDate> = None;
-                    let mut last_date: Option<NaiveDate> = None;
-                    for slot in slots {
-                        let Some((rules, real_name)) = resource_rules.get(slot.resource.as_str()) else {
-                            return Err(StoreError::Corrupt(format!("slot {} belongs to resource {}, which does not exist", slot.id, slot.resource)));
-                        };
-                        let date = slot.start.date();
-                        first_date = Some(first_date.map_or(date, |first| first.min(date)));
-                        last_date = Some(last_date.map_or(date, |last| last.max(date)));
-                        state.rules.insert(slot.id, rules.clone());
-                        state.resources.insert(slot.id, slot.resource.clone());
-                        state.provinces.insert(slot.id, slot.province.clone());
-                        if *real_name {
-                            state.real_name_slots.insert(slot.id);
-                        }
-                        state.ledger.insert_slot(SlotState {
-                            id: slot.id,
-                            venue: slot.venue,
-                            start: slot.start,
-                            end: slot.end,
-                            capacity: slot.capacity,
-                            taken: slot.taken,
-                            price_fen: slot.price_fen,
-                            reduced_price_fen: slot.reduced_price_fen,
-                        });
-                    }
-
-                    // One read of the batch's people's bookings gives their quota counts (active bookings in
-                    // the whole ISO weeks around the batch's dates), the batch's slots they already hold, and
-                    // their recent no-shows (bans). It walks `bookings_account_date`.
-                    let mut persons: HashMap<AccountId, PersonState> = accounts.iter().map(|id| (AccountId::new(*id), PersonState::default())).collect();
-                    let today = now.date();
-                    let quota_from = first_date.map(|first| first - Duration::days(7));
-                    let quota_to = last_date.map(|last| last + Duration::days(7));
-                    let read_from = quota_from.map_or(lookback.date(), |from| from.min(lookback.date()));
-                    let read_to = quota_to.map_or(today, |to| to.max(today));
-                    let mut history = sqlx::QueryBuilder::new(
-                        "SELECT account_id, venue_id, slot_date, slot_id, slot_start, status FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in', 'no_show') AND slot_date >= ",
-                    );
-                    history.push_bind(read_from.to_string()).push(" AND slot_date <= ").push_bind(read_to.to_string()).push(" AND account_id IN (");
-                    push_id_list!(history, accounts.iter().copied());
-                    history.push(")");
-                    let rows: Vec<(i64, String, String, i64, String, String)> = history.build_query_as().fetch_all(&mut *tx).await?;
-                    let mut no_show_starts: HashMap<AccountId, Vec<NaiveDateTime>> = HashMap::new();
-                    for (account, venue, date, slot, start, status) in rows {
-                        let account = AccountId::new(account);
-                        if status == BookingStatus::NoShow.as_str() {
-                            let start = parse_local(&start)?;
-                            if start >= lookback {
-                                no_show_starts.entry(account).or_default().push(start);
-                            }
-                            continue;
-                        }
-                        let slot = SlotId::new(slot);
-                        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("slot date {date:?}")))?;
-                        let person = persons.entry(account).or_default();
-                        if state.ledger.slot(slot).is_some() {
-                            person.held_slots.insert(slot);
-                        }
-                        if quota_from.is_some_and(|from| date >= from) && quota_to.is_some_and(|to| date <= to) {
-                            let venue = VenueId::parse(&venue).map_err(|error| StoreError::Corrupt(format!("booking venue: {error}")))?;
-                            person.count(&venue, date);
-                        }
-                    }
-                    for (account, starts) in no_show_starts {
-                        persons.entry(account).or_default().banned_until = banned_until(&starts, &defaults, now);
-                    }
-                    for (account, person) in persons {
-                        state.ledger.insert_person(account, person);
-                    }
-
-                    let mut existing = sqlx::QueryBuilder::new(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE "));
-                    let mut alternatives = existing.separated(" OR ");
-                    for request in padded(requests) {
-                        alternatives.push("(account_id = ");
-                        alternatives.push_bind_unseparated(request.account.as_i64());
-                        alternatives.push_unseparated(" AND idempotency_key = ");
-                        alternatives.push_bind_unseparated(request.idempotency_key.clone());
-                        alternatives.push_unseparated(")");
-                    }
-                    let rows: Vec<BookingRow> = existing.build_query_as().fetch_all(&mut *tx).await?;
-                    for row in rows {
-                        let booking = booking_from_row(row)?;
-                        state.existing.insert((booking.account, booking.idempotency_key.clone()), booking);
-                    }
-
-                    let decided = decide(&mut state);
-                    let mut added: BTreeMap<i64, i64> = BTreeMap::new();
-                    let mut inserted: Vec<Booking> = Vec::with_capacity(decided.len());
-                    for booking in &decided {
-                        let Some(slot) = state.ledger.slot(booking.slot) else {
-                            return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
-                        };
-                        let Some(resource) = state.resources.get(&booking.slot) else {
-                            return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
-                        };
-                        inserted.push(Booking {
-                            id: booking.id,
-                            province: slot_province(&state, booking.slot),
-                            slot: booking.slot,
-                            resource: resource.clone(),
-                            venue: slot.venue.clone(),
-                            account: booking.account,
-                            slot_start: slot.start,
-                            places: booking.places,
-                            status: booking.status,
-                            total_fen: booking.total_fen,
-                            reduced: booking.reduced,
-                            expires_at: booking.expires_at,
-                            idempotency_key: booking.idempotency_key.clone(),
-                            request_hash: booking.request_hash.clone(),
-                            created_at: now_utc,
-                            updated_at: now_utc,
-                        });
-                        if booking.status.holds_place() {
-                            *added.entry(booking.slot.as_i64()).or_insert(0) += i64::from(booking.places);
-                        }
-                    }
-                    for chunk in inserted.chunks(INSERT_CHUNK_ROWS / 2) {
-                        // Padded with rows of NULLs, which the WHERE drops (see `statement_list_len`).
-                        let rows: Vec<Option<&Booking>> = chunk.iter().map(Some).chain(std::iter::repeat(None)).take(statement_list_len(chunk.len())).collect();
-                        let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}, slot_date) SELECT * FROM ("));
-                        insert.push_values(rows, |mut row, booking| {
-                            row.push_bind(booking.map(|booking| booking.id))
-                                .push_bind(booking.map(|booking| booking.province.clone()))
-                                .push_bind(booking.map(|booking| booking.slot.as_i64()))
-                                .push_bind(booking.map(|booking| booking.resource.as_str().to_string()))
-                                .push_bind(booking.map(|booking| booking.venue.as_str().to_string()))
-                                .push_bind(booking.map(|booking| booking.account.as_i64()))
-                                .push_bind(booking.map(|booking| local_text(booking.slot_start)))
-                                .push_bind(booking.map(|booking| i32::try_from(booking.places).unwrap_or(i32::MAX)))
-                                .push_bind(booking.map(|booking| booking.status.as_str()))
-                                .push_bind(booking.map(|booking| booking.total_fen))
-                                .push_bind(booking.map(|booking| booking.reduced))
-                                .push_bind(booking.and_then(|booking| booking.expires_at.map(local_text)))
-                                .push_bind(booking.map(|booking| booking.idempotency_key.clone()))
-                                .push_bind(booking.map(|booking| booking.request_hash.clone()))
-                                .push_bind(booking.map(|booking| booking.created_at))
-                                .push_bind(booking.map(|booking| booking.updated_at))
-                                .push_bind(booking.map(|booking| booking.slot_start.date().to_string()));
-                        });
-                        insert.push(") AS v WHERE v.column1 IS NOT NULL");
-                        insert.build().execute(&mut *tx).await.map_err(|error| match &error {
-                            sqlx::Error::Database(database) if database.is_unique_violation() => {
-                                StoreError::Conflict("an idempotency key of the batch was used at the same moment by another request".into())
-                            }
-                            _ => StoreError::Database(error),
-                        })?;
-                    }
-                    let wanted = added.len() as u64;
-                    let updated = change_taken_in!(tx, added, true);
-                    if updated != wanted {
-                        return Err(StoreError::Conflict(format!(
-                            "{} of the batch's slots would go over capacity; nothing of the batch was written",
-                            wanted - updated
-                        )));
-                    }
-                    tx.commit().await?;
-                    inserted
+            // The rules of the slots' resources, once per resource (a batch holds few).
+            let resource_ids: BTreeSet<&str> = slots.iter().map(|slot| slot.resource.as_str()).collect();
+            let mut resource_rows: Vec<(String, String, bool)> = Vec::new();
+            if !resource_ids.is_empty() {
+                let mut select = sqlx::QueryBuilder::new("SELECT id, booking_rules, real_name FROM resources WHERE id IN (");
+                let resource_ids: Vec<&str> = resource_ids.iter().copied().collect();
+                let mut list = select.separated(", ");
+                for id in padded(&resource_ids) {
+                    list.push_bind(id.to_string());
                 }
-        );
+                select.push(")");
+                resource_rows = select.build_query_as().fetch_all(&mut *tx).await?;
+            }
+            let mut resource_rules: HashMap<String, (BookingRules, bool)> = HashMap::with_capacity(resource_rows.len());
+            for (id, json, real_name) in resource_rows {
+                let rules = parse_booking_rules(&ResourceId::parse(&id).map_err(|error| StoreError::Corrupt(format!("resource id {id:?}: {error}")))?, &json)?;
+                resource_rules.insert(id, (rules, real_name));
+            }
+
+            // The people: on PostgreSQL their rows are locked, so that their quotas are counted under
+            // a lock by one process at a time; SQLite's writer is alone anyway. Whether they recorded
+            // their identity number matters only for real-name (实名制) slots.
+            let any_real_name = resource_rules.values().any(|(_, real_name)| *real_name);
+            let mut verified_accounts = HashSet::new();
+            if !lock.is_empty() || any_real_name {
+                let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id, id_number_hash IS NOT NULL FROM accounts WHERE id IN (");
+                push_id_list!(lock_accounts, accounts.iter().copied());
+                lock_accounts.push(") ORDER BY id").push(lock);
+                let identities: Vec<(i64, bool)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
+                verified_accounts = identities.into_iter().filter(|(_, verified)| *verified).map(|(id, _)| AccountId::new(id)).collect();
+            }
+
+            let mut state = BatchState { verified_accounts, ..BatchState::default() };
+            let mut first_date: Option<NaiveDate> = None;
+            let mut last_date: Option<NaiveDate> = None;
+            for slot in slots {
+                let Some((rules, real_name)) = resource_rules.get(slot.resource.as_str()) else {
+                    return Err(StoreError::Corrupt(format!("slot {} belongs to resource {}, which does not exist", slot.id, slot.resource)));
+                };
+                let date = slot.start.date();
+                first_date = Some(first_date.map_or(date, |first| first.min(date)));
+                last_date = Some(last_date.map_or(date, |last| last.max(date)));
+                state.rules.insert(slot.id, rules.clone());
+                state.resources.insert(slot.id, slot.resource.clone());
+                state.provinces.insert(slot.id, slot.province.clone());
+                if *real_name {
+                    state.real_name_slots.insert(slot.id);
+                }
+                state.ledger.insert_slot(SlotState {
+                    id: slot.id,
+                    venue: slot.venue,
+                    start: slot.start,
+                    end: slot.end,
+                    capacity: slot.capacity,
+                    taken: slot.taken,
+                    price_fen: slot.price_fen,
+                    reduced_price_fen: slot.reduced_price_fen,
+                });
+            }
+
+            // One read of the batch's people's bookings gives their quota counts (active bookings in
+            // the whole ISO weeks around the batch's dates), the batch's slots they already hold, and
+            // their recent no-shows (bans). It walks `bookings_account_date`.
+            let mut persons: HashMap<AccountId, PersonState> = accounts.iter().map(|id| (AccountId::new(*id), PersonState::default())).collect();
+            let today = now.date();
+            let quota_from = first_date.map(|first| first - Duration::days(7));
+            let quota_to = last_date.map(|last| last + Duration::days(7));
+            let read_from = quota_from.map_or(lookback.date(), |from| from.min(lookback.date()));
+            let read_to = quota_to.map_or(today, |to| to.max(today));
+            let mut history = sqlx::QueryBuilder::new(
+                "SELECT account_id, venue_id, slot_date, slot_id, slot_start, status FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in', 'no_show') AND slot_date >= ",
+            );
+            history.push_bind(read_from.to_string()).push(" AND slot_date <= ").push_bind(read_to.to_string()).push(" AND account_id IN (");
+            push_id_list!(history, accounts.iter().copied());
+            history.push(")");
+            let rows: Vec<(i64, String, String, i64, String, String)> = history.build_query_as().fetch_all(&mut *tx).await?;
+            let mut no_show_starts: HashMap<AccountId, Vec<NaiveDateTime>> = HashMap::new();
+            for (account, venue, date, slot, start, status) in rows {
+                let account = AccountId::new(account);
+                if status == BookingStatus::NoShow.as_str() {
+                    let start = parse_local(&start)?;
+                    if start >= lookback {
+                        no_show_starts.entry(account).or_default().push(start);
+                    }
+                    continue;
+                }
+                let slot = SlotId::new(slot);
+                let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("slot date {date:?}")))?;
+                let person = persons.entry(account).or_default();
+                if state.ledger.slot(slot).is_some() {
+                    person.held_slots.insert(slot);
+                }
+                if quota_from.is_some_and(|from| date >= from) && quota_to.is_some_and(|to| date <= to) {
+                    let venue = VenueId::parse(&venue).map_err(|error| StoreError::Corrupt(format!("booking venue: {error}")))?;
+                    person.count(&venue, date);
+                }
+            }
+            for (account, starts) in no_show_starts {
+                persons.entry(account).or_default().banned_until = banned_until(&starts, &defaults, now);
+            }
+            for (account, person) in persons {
+                state.ledger.insert_person(account, person);
+            }
+
+            let mut existing = sqlx::QueryBuilder::new(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE "));
+            let mut alternatives = existing.separated(" OR ");
+            for request in padded(requests) {
+                alternatives.push("(account_id = ");
+                alternatives.push_bind_unseparated(request.account.as_i64());
+                alternatives.push_unseparated(" AND idempotency_key = ");
+                alternatives.push_bind_unseparated(request.idempotency_key.clone());
+                alternatives.push_unseparated(")");
+            }
+            let rows: Vec<BookingRow> = existing.build_query_as().fetch_all(&mut *tx).await?;
+            for row in rows {
+                let booking = booking_from_row(row)?;
+                state.existing.insert((booking.account, booking.idempotency_key.clone()), booking);
+            }
+
+            let decided = decide(&mut state);
+            let mut added: BTreeMap<i64, i64> = BTreeMap::new();
+            let mut inserted: Vec<Booking> = Vec::with_capacity(decided.len());
+            for booking in &decided {
+                let Some(slot) = state.ledger.slot(booking.slot) else {
+                    return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
+                };
+                let Some(resource) = state.resources.get(&booking.slot) else {
+                    return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
+                };
+                inserted.push(Booking {
+                    id: booking.id,
+                    province: slot_province(&state, booking.slot),
+                    slot: booking.slot,
+                    resource: resource.clone(),
+                    venue: slot.venue.clone(),
+                    account: booking.account,
+                    slot_start: slot.start,
+                    places: booking.places,
+                    status: booking.status,
+                    total_fen: booking.total_fen,
+                    reduced: booking.reduced,
+                    expires_at: booking.expires_at,
+                    idempotency_key: booking.idempotency_key.clone(),
+                    request_hash: booking.request_hash.clone(),
+                    created_at: now_utc,
+                    updated_at: now_utc,
+                });
+                if booking.status.holds_place() {
+                    *added.entry(booking.slot.as_i64()).or_insert(0) += i64::from(booking.places);
+                }
+            }
+            for chunk in inserted.chunks(INSERT_CHUNK_ROWS / 2) {
+                // Padded with rows of NULLs, which the WHERE drops (see `statement_list_len`).
+                let rows: Vec<Option<&Booking>> = chunk.iter().map(Some).chain(std::iter::repeat(None)).take(statement_list_len(chunk.len())).collect();
+                let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}, slot_date) SELECT * FROM ("));
+                insert.push_values(rows, |mut row, booking| {
+                    row.push_bind(booking.map(|booking| booking.id))
+                        .push_bind(booking.map(|booking| booking.province.clone()))
+                        .push_bind(booking.map(|booking| booking.slot.as_i64()))
+                        .push_bind(booking.map(|booking| booking.resource.as_str().to_string()))
+                        .push_bind(booking.map(|booking| booking.venue.as_str().to_string()))
+                        .push_bind(booking.map(|booking| booking.account.as_i64()))
+                        .push_bind(booking.map(|booking| local_text(booking.slot_start)))
+                        .push_bind(booking.map(|booking| i32::try_from(booking.places).unwrap_or(i32::MAX)))
+                        .push_bind(booking.map(|booking| booking.status.as_str()))
+                        .push_bind(booking.map(|booking| booking.total_fen))
+                        .push_bind(booking.map(|booking| booking.reduced))
+                        .push_bind(booking.and_then(|booking| booking.expires_at.map(local_text)))
+                        .push_bind(booking.map(|booking| booking.idempotency_key.clone()))
+                        .push_bind(booking.map(|booking| booking.request_hash.clone()))
+                        .push_bind(booking.map(|booking| booking.created_at))
+                        .push_bind(booking.map(|booking| booking.updated_at))
+                        .push_bind(booking.map(|booking| booking.slot_start.date().to_string()));
+                });
+                insert.push(") AS v WHERE v.column1 IS NOT NULL");
+                insert.build().execute(&mut *tx).await.map_err(|error| match &error {
+                    sqlx::Error::Database(database) if database.is_unique_violation() => {
+                        StoreError::Conflict("an idempotency key of the batch was used at the same moment by another request".into())
+                    }
+                    _ => StoreError::Database(error),
+                })?;
+            }
+            let wanted = added.len() as u64;
+            let updated = change_taken_in!(tx, added, true);
+            if updated != wanted {
+                return Err(StoreError::Conflict(format!(
+                    "{} of the batch's slots would go over capacity; nothing of the batch was written",
+                    wanted - updated
+                )));
+            }
+            tx.commit().await?;
+            inserted
+        });
         Ok(inserted)
     }
 

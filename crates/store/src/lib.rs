@@ -59,10 +59,10 @@ impl BackendKind {
 pub(crate) enum Backend {
     Sqlite {
         pool: SqlitePool,
-        /// One connection, used only by the booking engine's batches (`dispatch!(self, batch_writer
-        /// …)`). SQLite has one writer anyway; a connection of its own keeps the pages of the hot
-        /// indexes in its cache from one batch to the next. From the shared pool a batch would get
-        /// a connection that other connections' commits had made stale (a connection drops its page
+        /// One connection, used only by the booking engine's batches (`dispatch_batch_writer!`).
+        /// SQLite has one writer anyway; a connection of its own keeps the pages of the hot indexes
+        /// in its cache from one batch to the next. From the shared pool a batch would get a
+        /// connection that other connections' commits had made stale (a connection drops its page
         /// cache when the database changed under it) and read every page again.
         batch_writer: SqlitePool,
     },
@@ -73,9 +73,10 @@ pub(crate) enum Backend {
 /// a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so a
 /// read-then-write transaction never fails with "database is locked"), `BEGIN` on PostgreSQL.
 macro_rules! dispatch {
-    ($store:expr, batch_writer |$pool:ident, $begin:ident| $body:expr) => {
+    // The one match, for `dispatch!` and `dispatch_batch_writer!` (`$sqlite` binds `$pool`).
+    (@on $store:expr, $sqlite:pat, |$pool:ident, $begin:ident| $body:expr) => {
         match &$store.backend {
-            Backend::Sqlite { batch_writer: $pool, .. } => {
+            $sqlite => {
                 #[allow(unused_variables)]
                 let $begin = "BEGIN IMMEDIATE";
                 $body
@@ -88,18 +89,15 @@ macro_rules! dispatch {
         }
     };
     ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
-        match &$store.backend {
-            Backend::Sqlite { pool: $pool, .. } => {
-                #[allow(unused_variables)]
-                let $begin = "BEGIN IMMEDIATE";
-                $body
-            }
-            Backend::Postgres($pool) => {
-                #[allow(unused_variables)]
-                let $begin = "BEGIN";
-                $body
-            }
-        }
+        dispatch!(@on $store, Backend::Sqlite { pool: $pool, .. }, |$pool, $begin| $body)
+    };
+}
+
+/// `dispatch!` with SQLite's booking-batch connection (`Backend::Sqlite::batch_writer`) instead of
+/// the shared pool; the same pool on PostgreSQL.
+macro_rules! dispatch_batch_writer {
+    ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
+        dispatch!(@on $store, Backend::Sqlite { batch_writer: $pool, .. }, |$pool, $begin| $body)
     };
 }
 
