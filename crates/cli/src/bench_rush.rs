@@ -96,8 +96,8 @@ pub struct RushArgs {
     /// Keep the three database copies (and the temporary SQLite directory).
     #[arg(long)]
     pub keep_databases: bool,
-    /// Also measure, in-process, what authenticating one API request costs: the two store calls the
-    /// `Caller` extractor makes (`Store::api_token` and `Store::active_roles`), for every resident
+    /// Also measure, in-process, what authenticating one API request costs: the store call the
+    /// `Caller` extractor makes (`Store::api_token`, with the owner's grants), for every resident
     /// at once with the same concurrency: first with each token's use to record (a write), then
     /// again right after (reads only).
     #[arg(long)]
@@ -1171,9 +1171,9 @@ async fn in_process_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture,
     Ok(RunResult { run, processes: 0, samples, check, cpu: cpu_use(&before, &after), batches: None, server_time: None })
 }
 
-/// What authenticating each request costs the store: `Store::api_token` (an UPDATE of the token's
-/// `last_used_at`, i.e. a write transaction) and `Store::active_roles`, as the `Caller` extractor
-/// does for every API request with a bearer token. Runs on the HTTP batched run's database after it.
+/// What authenticating each request costs the store: `Store::api_token` (the token with its
+/// owner's grants in one query, and at most once a minute an UPDATE of its `last_used_at`), as the
+/// `Caller` extractor does for every API request with a bearer token not in its cache. Runs on the HTTP batched run's database after it.
 async fn auth_probe(url: &str, args: &RushArgs, fixture: &Fixture, at: chrono::DateTime<Utc>) -> anyhow::Result<Vec<Sample>> {
     let store = Store::connect(url).await?;
     let concurrency = (args.concurrency as usize).min(fixture.tokens.len()).max(1);
@@ -1190,10 +1190,7 @@ async fn auth_probe(url: &str, args: &RushArgs, fixture: &Fixture, at: chrono::D
             let _permit = permits.acquire().await.expect("never closed");
             let sent = Instant::now();
             let label = match store.api_token(&hash, at).await {
-                Ok(Some((account, _))) => match store.active_roles(account).await {
-                    Ok(_) => "created".to_string(),
-                    Err(error) => format!("roles failed: {error}"),
-                },
+                Ok(Some(_)) => "created".to_string(),
                 Ok(None) => "unknown token".to_string(),
                 Err(error) => format!("token lookup failed: {error}"),
             };
@@ -1315,7 +1312,7 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
         for (what, samples) in [("recording each token's use", recording), ("use recorded in the last minute", reading)] {
             let summary = summarize(&samples);
             println!(
-                "caller lookup alone, {what} (Store::api_token + Store::active_roles, in-process, {} in flight): {} lookups, {} failed, {} lookups/s, p50 {}, p99 {}",
+                "caller lookup alone, {what} (Store::api_token with the grants, in-process, {} in flight): {} lookups, {} failed, {} lookups/s, p50 {}, p99 {}",
                 args.concurrency.min(args.users),
                 thousands(summary.requests as f64),
                 summary.requests - summary.created,

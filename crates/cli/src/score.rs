@@ -12,10 +12,11 @@
 //! reason) and the rest is scored.
 
 mod chunks;
+mod records;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -26,11 +27,12 @@ use anyhow::{Context, bail};
 use clap::Args;
 use fitforall_core::fitness::decimal::write_u64;
 use fitforall_core::fitness::{
-    Columns, Composite, Dec, FieldError, ItemCell, ScoreRow, Standard, StandardSet, StudentRecord, TotalBasis, record_line, score_row_into, shipped,
+    Columns, Composite, Dec, FieldError, ItemCell, RowFields, ScoreRow, Standard, StandardSet, StudentRecord, TotalBasis, score_row_into, shipped,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
 use self::chunks::ChunkReader;
+use self::records::{ChunkRecord, ChunkRecords, RecordScratch};
 
 #[derive(Args, Debug, Clone)]
 pub struct ScoreArgs {
@@ -173,8 +175,6 @@ struct Batch {
     first_line: u64,
     out: OutputBuffer,
     errors: Vec<u8>,
-    /// Why the chunk could not be parsed (never, from bytes in memory; checked all the same).
-    failure: Option<csv::Error>,
     summary: Summary,
 }
 
@@ -188,7 +188,6 @@ impl Batch {
             first_line: 1,
             out: OutputBuffer::default(),
             errors: Vec::new(),
-            failure: None,
             summary: Summary::default(),
         }
     }
@@ -375,13 +374,9 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
         let mut next = 0u64;
         let mut total = Summary::default();
         let mut write_error = None;
-        let mut parse_error = None;
         for batch in done_rx.iter() {
             pending.insert(batch.seq, batch);
             while let Some(mut batch) = pending.remove(&next) {
-                if let Some(error) = batch.failure.take() {
-                    parse_error.get_or_insert(error);
-                }
                 if write_error.is_none()
                     && let Err(error) = output.write_all(batch.out.written()).and_then(|_| errors_out.write_all(&batch.errors))
                 {
@@ -401,9 +396,6 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
         drop(pool_tx);
         let read = reader_thread.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
         read?;
-        if let Some(error) = parse_error {
-            return Err(error).context("reading the input");
-        }
         if let Some(error) = write_error {
             return Err(error).context("writing the output");
         }
@@ -455,81 +447,20 @@ fn score_batches(standard: &Standard, layout: &Layout, work: &Mutex<Receiver<Bat
     let mut record = StudentRecord::new(standard, fitforall_core::fitness::Sex::Male, fitforall_core::fitness::Cohort::Grade(grade_one()));
     let mut scores = ScoreRow::default();
     let mut problems: Vec<FieldError> = Vec::new();
-    let mut row = csv::ByteRecord::new();
-    // One reader per worker (building one costs more than a few records), pointed at each chunk in
-    // turn: a chunk starts at a record start, so it reads the chunk's records, and counts its lines
-    // from the chunk's first line, as one reader of the whole input would.
-    let mut reader = csv_builder().has_headers(false).from_reader(ChunkSource::default());
+    let mut scratch = RecordScratch::default();
     loop {
         let batch = match work.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
         let Ok(mut batch) = batch else { return };
-        let Batch { input, input_len, start, first_line, out, errors, failure, summary, .. } = &mut batch;
-        let source = reader.get_mut();
-        std::mem::swap(&mut source.bytes, input);
-        source.len = *input_len;
-        let mut position = csv::Position::new();
-        position.set_byte(*start as u64).set_line(*first_line);
-        if let Err(error) = reader.seek_raw(SeekFrom::Start(*start as u64), position) {
-            *failure = Some(error);
+        let Batch { input, input_len, start, first_line, out, errors, summary, .. } = &mut batch;
+        let mut records = ChunkRecords::new(&input[*start..*input_len], *first_line, &mut scratch);
+        while let Some(row) = records.next_record() {
+            score_input_row(standard, layout, &row, &mut record, &mut scores, &mut problems, out, errors, summary);
         }
-        let mut record_start = *start;
-        while failure.is_none() {
-            match reader.read_byte_record(&mut row) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(error) => {
-                    *failure = Some(error);
-                    break;
-                }
-            }
-            let position = reader.position();
-            let record_end = position.byte() as usize;
-            // The line after the record; `record_line` turns it into the record's first line, only
-            // for rows with errors.
-            let input = InputRow { fields: &row, raw: &reader.get_ref().bytes[record_start..record_end], line_after: position.line() };
-            record_start = record_end;
-            score_input_row(standard, layout, &input, &mut record, &mut scores, &mut problems, out, errors, summary);
-        }
-        std::mem::swap(&mut reader.get_mut().bytes, input);
         if done.send(batch).is_err() {
             return;
-        }
-    }
-}
-
-/// A batch's chunk, lent to a worker's CSV reader.
-#[derive(Default)]
-struct ChunkSource {
-    bytes: Vec<u8>,
-    len: usize,
-    at: usize,
-}
-
-impl Read for ChunkSource {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let count = buffer.len().min(self.len - self.at);
-        buffer[..count].copy_from_slice(&self.bytes[self.at..self.at + count]);
-        self.at += count;
-        Ok(count)
-    }
-}
-
-impl Seek for ChunkSource {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let at = match to {
-            SeekFrom::Start(at) => Some(at),
-            SeekFrom::Current(delta) => (self.at as u64).checked_add_signed(delta),
-            SeekFrom::End(delta) => (self.len as u64).checked_add_signed(delta),
-        };
-        match at {
-            Some(at) if at <= self.len as u64 => {
-                self.at = at as usize;
-                Ok(at)
-            }
-            _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek outside the chunk")),
         }
     }
 }
@@ -539,24 +470,16 @@ fn grade_one() -> fitforall_core::fitness::SchoolGrade {
 }
 
 /// The fields of a row without the '\r' a CRLF line leaves on its last field.
-fn field(row: &csv::ByteRecord, index: usize) -> &[u8] {
-    let bytes = row.get(index).unwrap_or(b"");
-    if index + 1 == row.len() { bytes.strip_suffix(b"\r").unwrap_or(bytes) } else { bytes }
-}
-
-/// One record of the input: its fields, its bytes as they are in the file (with any empty lines
-/// before it) and the line after it.
-struct InputRow<'b> {
-    fields: &'b csv::ByteRecord,
-    raw: &'b [u8],
-    line_after: u64,
+fn field<'r>(row: &'r ChunkRecord<'_>, index: usize) -> &'r [u8] {
+    let bytes = row.field(index);
+    if index + 1 == row.field_count() { bytes.strip_suffix(b"\r").unwrap_or(bytes) } else { bytes }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn score_input_row(
     standard: &Standard,
     layout: &Layout,
-    input: &InputRow,
+    row: &ChunkRecord,
     record: &mut StudentRecord,
     scores: &mut ScoreRow,
     problems: &mut Vec<FieldError>,
@@ -564,14 +487,13 @@ fn score_input_row(
     errors: &mut Vec<u8>,
     summary: &mut Summary,
 ) {
-    let row = input.fields;
-    if (0..row.len()).all(|i| field(row, i).iter().all(|b| *b == b' ' || *b == b'\t')) {
+    if (0..row.field_count()).all(|i| field(row, i).iter().all(|b| *b == b' ' || *b == b'\t')) {
         return; // a blank line
     }
     problems.clear();
-    let line = || record_line(input.line_after, row.as_slice());
-    if row.len() > layout.input_columns {
-        let reason = format!("{} fields, the header has {}", row.len(), layout.input_columns);
+    let line = || row.first_line;
+    if row.field_count() > layout.input_columns {
+        let reason = format!("{} fields, the header has {}", row.field_count(), layout.input_columns);
         write_error(errors, line(), b"", reason.as_bytes());
         summary.bad_rows += 1;
         summary.problems += 1;
@@ -593,11 +515,11 @@ fn score_input_row(
         return;
     }
     summary.scored += 1;
-    let verbatim = verbatim_body(input.raw);
+    let verbatim = verbatim_body(row.raw);
     let input_max_bytes = match verbatim {
         Some(body) => body.len() + layout.input_columns,
         // Every byte doubled at worst (quotes), two quotes and a comma per field.
-        None => 2 * row.as_slice().len() + 3 * row.len() + layout.input_columns,
+        None => 2 * row.text().len() + 3 * row.field_count() + layout.input_columns,
     };
     let mut writer = out.row(input_max_bytes + layout.scores_max_bytes);
     write_input_part(&mut writer, row, verbatim, layout.input_columns);
@@ -609,10 +531,10 @@ fn score_input_row(
 /// with empty fields to the header's width. When the CSV reader unquoted nothing in the record (no
 /// '"' in it) and no field needs quoting ('\r' or '\n' would; a ',' is a separator then), that is
 /// exactly the record's own bytes (`verbatim`), copied at once.
-fn write_input_part(writer: &mut RowWriter, row: &csv::ByteRecord, verbatim: Option<&[u8]>, input_columns: usize) {
+fn write_input_part(writer: &mut RowWriter, row: &ChunkRecord, verbatim: Option<&[u8]>, input_columns: usize) {
     if let Some(body) = verbatim {
         writer.text(body);
-        for _ in row.len()..input_columns {
+        for _ in row.field_count()..input_columns {
             writer.byte(b',');
         }
         return;

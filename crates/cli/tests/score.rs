@@ -82,6 +82,20 @@ fn crlf_files_keep_their_line_numbers_and_the_threads_keep_the_order() {
 }
 
 #[test]
+fn a_bad_last_row_without_a_newline_is_reported_at_its_own_line() {
+    let directory = tempfile::tempdir().unwrap();
+    // The last row lacks its '\n', with and without a quoted field.
+    for (last, expect) in [("s3,1,X,120,22", "3,sex,"), ("\"s3\",1,X,120,22", "3,sex,"), ("\n\"s4\",1,M,-1,22", "4,height_cm,")] {
+        let input = write(directory.path(), "records.csv", &format!("id,grade,sex,height_cm,weight_kg\ns1,1,M,120,22\n{last}"));
+        let output = directory.path().join("scored.csv");
+        let result = fitforall(&["score", &input, "-o", output.to_str().unwrap()]);
+        assert!(result.status.success(), "{}", text(&result));
+        let errors = read(&directory.path().join("scored.errors.csv"));
+        assert!(errors.lines().nth(1).is_some_and(|line| line.starts_with(expect)), "{last:?}: {errors}");
+    }
+}
+
+#[test]
 fn chinese_headers() {
     let directory = tempfile::tempdir().unwrap();
     let input = write(

@@ -107,10 +107,11 @@ impl FromRequestParts<AppState> for Caller {
             if let Some(caller) = state.cached_token_caller(&hash, std::time::Instant::now()) {
                 return Ok(caller);
             }
-            let Some((account, token_id)) = state.store().api_token(&hash, now).await? else {
+            let Some(holder) = state.store().api_token(&hash, now).await? else {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is unknown or revoked"));
             };
-            let caller = Caller { actor: account_actor(state, account).await?, credential: Credential::ApiToken { token_id } };
+            let caller =
+                Caller { actor: Actor::Account { id: holder.account, roles: holder.roles }, credential: Credential::ApiToken { token_id: holder.token_id } };
             state.remember_token_caller(hash, caller.clone(), std::time::Instant::now());
             return Ok(caller);
         }

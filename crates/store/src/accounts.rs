@@ -118,6 +118,14 @@ pub struct Session {
     pub last_seen_at: DateTime<Utc>,
 }
 
+/// Who an API token acts for: its owner, its id and the owner's active grants, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHolder {
+    pub account: AccountId,
+    pub token_id: i64,
+    pub roles: Vec<Role>,
+}
+
 /// An API token as its owner sees it (never the hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiTokenInfo {
@@ -726,21 +734,37 @@ impl Store {
         Ok(())
     }
 
-    /// The owner and id of an unrevoked token with this hash; records `now` as its last use.
+    /// The owner, id and the owner's active grants (oldest first) of an unrevoked token with this
+    /// hash, in one query (every API request asks); records `now` as its last use.
     ///
     /// `last_used_at` is written at most once per [`TOKEN_USE_RECORD_INTERVAL_S`]: a program calling
     /// many times a second (a booking rush) must not cost a write per request.
-    pub async fn api_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<(AccountId, i64)>> {
+    pub async fn api_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<TokenHolder>> {
+        /// Token account, token id, its last use, and one active grant's role and scope: one row per
+        /// grant (one row with NULL role and scope for an account without any).
+        type TokenGrantRow = (i64, i64, Option<DateTime<Utc>>, Option<String>, Option<String>);
         let stale_before = now - chrono::Duration::seconds(TOKEN_USE_RECORD_INTERVAL_S);
-        let row: Option<(i64, i64, Option<DateTime<Utc>>)> = dispatch!(self, |pool, begin| {
-            sqlx::query_as("SELECT account_id, id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await?
+        let rows: Vec<TokenGrantRow> = dispatch!(self, |pool, begin| {
+            sqlx::query_as(
+                "SELECT t.account_id, t.id, t.last_used_at, g.role, g.scope FROM api_tokens t \
+                 LEFT JOIN role_grants g ON g.account_id = t.account_id AND g.revoked_at IS NULL \
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL ORDER BY g.granted_at, g.id",
+            )
+            .bind(token_hash)
+            .fetch_all(pool)
+            .await?
         });
-        let Some((account, id, last_used_at)) = row else {
+        let Some(&(account, id, last_used_at, _, _)) = rows.first() else {
             return Ok(None);
         };
+        if rows.iter().any(|row| (row.0, row.1) != (account, id)) {
+            return Err(StoreError::Corrupt(format!("two unrevoked API tokens share the hash of token {id}")));
+        }
+        let roles = rows
+            .iter()
+            .filter_map(|(_, _, _, slug, scope)| Some((slug.as_deref()?, scope.as_deref()?)))
+            .map(|(slug, scope)| role_from_row(account, slug, scope))
+            .collect::<StoreResult<Vec<Role>>>()?;
         if last_used_at.is_none_or(|at| at < stale_before) {
             dispatch!(self, |pool, begin| {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
@@ -751,7 +775,7 @@ impl Store {
                     .await?;
             });
         }
-        Ok(Some((AccountId::new(account), id)))
+        Ok(Some(TokenHolder { account: AccountId::new(account), token_id: id, roles }))
     }
 
     /// The account's tokens, revoked ones included, oldest first.

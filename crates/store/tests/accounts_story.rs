@@ -8,7 +8,9 @@ use fitforall_core::region::RegionCode;
 use fitforall_core::throttle::{FailureOutcome, Locked, LoginThrottle, ThrottlePolicy};
 use fitforall_core::venue::VenueId;
 use fitforall_store::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
-use fitforall_store::{AccountStatus, AuditEntry, AuditQuery, IdentityRecord, NewAccount, OutboxMessage, RoleGrantRecord, SessionInfo, Store, StoreError};
+use fitforall_store::{
+    AccountStatus, AuditEntry, AuditQuery, IdentityRecord, NewAccount, OutboxMessage, RoleGrantRecord, SessionInfo, Store, StoreError, TokenHolder,
+};
 
 fn code(text: &str) -> RegionCode {
     RegionCode::parse(text).unwrap()
@@ -252,10 +254,19 @@ async fn sessions_and_tokens_story(database: &TestDatabase) {
     // Token hashes are unique per province (the distribution rule); tokens are random, so only a bug repeats one.
     assert!(matches!(store.create_api_token(12, &hash("t1"), alice, "dup", now).await, Err(StoreError::Conflict(_))), "{label}");
     let used = now + Duration::minutes(5);
-    assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), Some((alice, 10)), "{label}");
+    let holder = |token_id: i64, roles: &[Role]| Some(TokenHolder { account: alice, token_id, roles: roles.to_vec() });
+    assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), holder(10, &[]), "{label}: an account without grants");
     assert_eq!(store.api_token(&hash("unknown"), used).await.unwrap(), None, "{label}");
     assert!(is_not_found(&store.revoke_api_token(bob, 10, used).await), "{label}: another owner cannot revoke");
-    assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), Some((alice, 10)), "{label}: still valid");
+    // The token comes with its owner's active grants, oldest first; revoked grants are left out.
+    let hz_admin = Role::RegionAdmin { region: code("330106") };
+    let venue = Role::VenueOperator { venue: VenueId::parse("hz-7").unwrap() };
+    let station = Role::StationStaff { station: StationId::parse("station-3").unwrap() };
+    store.grant_role(20, alice, &venue, Some(bob), now + Duration::seconds(2)).await.unwrap();
+    store.grant_role(21, alice, &hz_admin, Some(bob), now + Duration::seconds(1)).await.unwrap();
+    store.grant_role(22, alice, &station, Some(bob), now + Duration::seconds(3)).await.unwrap();
+    store.revoke_role(alice, &station, Some(bob), now + Duration::seconds(4)).await.unwrap();
+    assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), holder(10, &[hz_admin, venue]), "{label}: still valid, with its grants");
     store.revoke_api_token(alice, 10, used).await.unwrap();
     assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), None, "{label}: revoked");
     assert!(is_not_found(&store.revoke_api_token(alice, 10, used).await), "{label}: already revoked");

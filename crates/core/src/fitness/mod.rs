@@ -26,7 +26,7 @@ mod tests;
 pub use decimal::{Dec, DecError, bmi};
 pub use input::{AgeYears, Cohort, SchoolGrade, Sex, ValueError, ValueKind};
 pub use loader::{LoadProblem, StandardLoadError, StandardSet, record_line};
-pub use records::{Columns, FieldError, FieldProblem, HeaderError};
+pub use records::{Columns, FieldError, FieldProblem, HeaderError, RowFields};
 pub use scoring::{
     Basis, BonusScore, Composite, Grade, ItemCell, ItemOutcome, ItemScore, ScoreCard, ScoreError, ScoreRow, StudentRecord, score_into, score_row_into,
     score_student,

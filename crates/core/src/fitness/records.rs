@@ -25,6 +25,24 @@ enum CohortColumns {
     Dates { birth: usize, test: usize },
 }
 
+/// The fields of one input row as bytes, however it was split (a `csv::ByteRecord`, or `score`'s
+/// own split of a chunk).
+pub trait RowFields {
+    fn field_count(&self) -> usize;
+    /// The field at `index`, empty past the last one (a short row leaves its last columns empty).
+    fn field(&self, index: usize) -> &[u8];
+}
+
+impl RowFields for csv::ByteRecord {
+    fn field_count(&self) -> usize {
+        self.len()
+    }
+
+    fn field(&self, index: usize) -> &[u8] {
+        self.get(index).unwrap_or(b"")
+    }
+}
+
 /// Where each value of a record is in the input rows.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -136,9 +154,9 @@ impl Columns {
 
     /// Parses one row into `record` (reused; its values are replaced). Returns false, with every
     /// problem appended to `errors`, if the row cannot be scored.
-    pub fn parse_row(&self, standard: &Standard, row: &csv::ByteRecord, record: &mut StudentRecord, errors: &mut Vec<FieldError>) -> bool {
+    pub fn parse_row<R: RowFields + ?Sized>(&self, standard: &Standard, row: &R, record: &mut StudentRecord, errors: &mut Vec<FieldError>) -> bool {
         let before = errors.len();
-        let field = |column: usize| row.get(column).unwrap_or(b"");
+        let field = |column: usize| row.field(column);
         let sex = Sex::parse_bytes(field(self.sex));
         if sex.is_none() {
             errors.push(FieldError { column: self.sex, problem: FieldProblem::UnknownSex });

@@ -1,0 +1,239 @@
+//! The records of one chunk, split straight from the chunk's bytes: what a `csv::Reader` set up as
+//! `score::csv_builder` would read from them (the same fields and line numbers), without copying the
+//! chunk into a reader's buffer or each record into a `ByteRecord`.
+//!
+//! A chunk starts at a record start (`chunks`). From a record start, a line without a '"' is one
+//! record whose fields are what lies between its ',' bytes: without a quote nothing is unquoted, and
+//! its '\n' ends the record. Those are split with memchr, in place. An empty line is no record (the
+//! CSV reader skips it). A record with a '"' (a quoted field, which may hold ',' and '\n') is read by
+//! csv_core itself, set up as the `csv_builder` reader is (`core_reader`), into a scratch buffer.
+
+use memchr::memchr;
+
+use fitforall_core::fitness::RowFields;
+
+/// The scratch space of one worker, reused from chunk to chunk.
+pub struct RecordScratch {
+    core: csv_core::Reader,
+    /// Field ends of a plain record, in its line (after each field, at its ',' or the line's end);
+    /// as long as the longest line (see `next_record`).
+    plain_ends: Vec<usize>,
+    /// Field ends of a record read by csv_core, in `unquoted`.
+    quoted_ends: Vec<usize>,
+    unquoted: Vec<u8>,
+}
+
+impl Default for RecordScratch {
+    fn default() -> RecordScratch {
+        RecordScratch { core: core_reader(), plain_ends: vec![0; 256], quoted_ends: Vec::with_capacity(32), unquoted: vec![0; 256] }
+    }
+}
+
+/// csv_core set up as `score::csv_builder` sets up the csv crate's reader: quote '"', a doubled quote
+/// as the only escape, no comments, '\n' the only terminator (the defaults but the terminator).
+fn core_reader() -> csv_core::Reader {
+    csv_core::ReaderBuilder::new().terminator(csv_core::Terminator::Any(b'\n')).build()
+}
+
+/// One record of a chunk.
+pub struct ChunkRecord<'r> {
+    /// The record's bytes in the chunk, its terminator included.
+    pub raw: &'r [u8],
+    /// The line the record starts on.
+    pub first_line: u64,
+    /// The record's fields: `text[start..end]` for each end in `ends`, where a field starts
+    /// `separator` bytes after the previous field's end (1: the ',' of a plain record; 0: csv_core's
+    /// fields are contiguous).
+    text: &'r [u8],
+    ends: &'r [usize],
+    separator: usize,
+}
+
+impl RowFields for ChunkRecord<'_> {
+    fn field_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    #[inline]
+    fn field(&self, index: usize) -> &[u8] {
+        let Some(&end) = self.ends.get(index) else { return b"" };
+        let start = if index == 0 { 0 } else { self.ends[index - 1] + self.separator };
+        &self.text[start..end]
+    }
+}
+
+impl ChunkRecord<'_> {
+    /// The bytes of all fields together (as `ByteRecord::as_slice`, plus the separators of a plain
+    /// record).
+    pub fn text(&self) -> &[u8] {
+        &self.text[..self.ends.last().copied().unwrap_or(0)]
+    }
+}
+
+/// The records of `bytes` (which start at a record start, on line `first_line`), one after another.
+pub struct ChunkRecords<'c, 's> {
+    bytes: &'c [u8],
+    at: usize,
+    line: u64,
+    scratch: &'s mut RecordScratch,
+}
+
+impl<'c, 's> ChunkRecords<'c, 's> {
+    pub fn new(bytes: &'c [u8], first_line: u64, scratch: &'s mut RecordScratch) -> ChunkRecords<'c, 's> {
+        ChunkRecords { bytes, at: 0, line: first_line, scratch }
+    }
+
+    /// The next record, or `None` at the end of the chunk.
+    pub fn next_record(&mut self) -> Option<ChunkRecord<'_>> {
+        loop {
+            let rest = &self.bytes[self.at..];
+            if rest.is_empty() {
+                return None;
+            }
+            let line_length = memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+            let line = &rest[..line_length];
+            if line == b"\n" {
+                self.at += 1;
+                self.line += 1;
+                continue;
+            }
+            let body = line.strip_suffix(b"\n").unwrap_or(line);
+            // One pass over the line for its ',' and '"' bytes, without a branch per byte: each byte's
+            // index is written as the next field end, which only a ',' keeps.
+            let ends = &mut self.scratch.plain_ends;
+            if ends.len() <= body.len() {
+                ends.resize(body.len() + 1, 0);
+            }
+            let mut fields = 0;
+            let mut quotes = false;
+            for (index, &byte) in body.iter().enumerate() {
+                ends[fields] = index;
+                fields += usize::from(byte == b',');
+                quotes |= byte == b'"';
+            }
+            if quotes {
+                return Some(self.next_quoted_record());
+            }
+            ends[fields] = body.len();
+            let first_line = self.line;
+            self.at += line_length;
+            self.line += u64::from(line_length != body.len());
+            return Some(ChunkRecord { raw: line, first_line, text: body, ends: &self.scratch.plain_ends[..fields + 1], separator: 1 });
+        }
+    }
+
+    /// A record with a quote in its first line, read by csv_core from the rest of the chunk.
+    fn next_quoted_record(&mut self) -> ChunkRecord<'_> {
+        let RecordScratch { core, quoted_ends: ends, unquoted, .. } = &mut *self.scratch;
+        core.reset();
+        core.set_line(self.line);
+        ends.clear();
+        let first_line = self.line;
+        let start = self.at;
+        let mut written = 0;
+        loop {
+            // An empty input tells csv_core that the data has ended (the chunk's last record may
+            // lack its '\n' at the end of the file).
+            let input = &self.bytes[self.at..];
+            let ends_before = ends.len();
+            ends.resize(ends_before.max(8) * 2, 0);
+            let (result, read, wrote, ended) = core.read_record(input, &mut unquoted[written..], &mut ends[ends_before..]);
+            ends.truncate(ends_before + ended);
+            self.at += read;
+            written += wrote;
+            match result {
+                csv_core::ReadRecordResult::OutputFull => unquoted.resize(unquoted.len() * 2, 0),
+                csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::OutputEndsFull => {}
+                csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
+            }
+        }
+        self.line = core.line();
+        ChunkRecord { raw: &self.bytes[start..self.at], first_line, text: &unquoted[..written], ends, separator: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::csv_builder;
+    use proptest::prelude::*;
+
+    /// What the records of `input` are, as (first line, raw bytes, fields).
+    type Records = Vec<(u64, Vec<u8>, Vec<Vec<u8>>)>;
+
+    fn split(input: &[u8], first_line: u64) -> Records {
+        let mut scratch = RecordScratch::default();
+        let mut records = ChunkRecords::new(input, first_line, &mut scratch);
+        let mut found = Vec::new();
+        while let Some(record) = records.next_record() {
+            let fields = (0..record.field_count()).map(|i| record.field(i).to_vec()).collect();
+            found.push((record.first_line, record.raw.to_vec(), fields));
+        }
+        found
+    }
+
+    /// The csv crate's reading of the same bytes: its fields, and each record's bytes and first line
+    /// (a record's bytes begin after the empty lines the reader skipped before it).
+    fn csv_crate(input: &[u8], first_line: u64) -> Records {
+        let mut reader = csv_builder().has_headers(false).from_reader(std::io::Cursor::new(input));
+        let mut position = csv::Position::new();
+        position.set_line(first_line);
+        reader.seek_raw(std::io::SeekFrom::Start(0), position).unwrap();
+        let mut record = csv::ByteRecord::new();
+        let mut found = Vec::new();
+        let mut start = 0usize;
+        while reader.read_byte_record(&mut record).unwrap() {
+            let end = reader.position().byte() as usize;
+            let skipped = input[start..end].iter().take_while(|&&b| b == b'\n').count();
+            let line = first_line + input[..start + skipped].iter().filter(|&&b| b == b'\n').count() as u64;
+            found.push((line, input[start + skipped..end].to_vec(), record.iter().map(<[u8]>::to_vec).collect()));
+            start = end;
+        }
+        found
+    }
+
+    fn check(input: &str, expect: &[(u64, &str, &[&str])]) {
+        let found = split(input.as_bytes(), 1);
+        let expect: Records =
+            expect.iter().map(|(line, raw, fields)| (*line, raw.as_bytes().to_vec(), fields.iter().map(|f| f.as_bytes().to_vec()).collect())).collect();
+        assert_eq!(found, expect, "{input:?}");
+        assert_eq!(found, csv_crate(input.as_bytes(), 1), "{input:?}: as the csv crate reads it");
+    }
+
+    #[test]
+    fn records_of_a_chunk() {
+        check("", &[]);
+        check("a,b\n", &[(1, "a,b\n", &["a", "b"])]);
+        check("a,b", &[(1, "a,b", &["a", "b"])]);
+        check("a,,\n,\n", &[(1, "a,,\n", &["a", "", ""]), (2, ",\n", &["", ""])]);
+        check("\n\na\n\nb", &[(3, "a\n", &["a"]), (5, "b", &["b"])]);
+        check("a,b\r\nc\r\n", &[(1, "a,b\r\n", &["a", "b\r"]), (2, "c\r\n", &["c\r"])]);
+        check("\r\n", &[(1, "\r\n", &["\r"])]);
+        check("1,\"3'40\"\"\",x\n2\n", &[(1, "1,\"3'40\"\"\",x\n", &["1", "3'40\"", "x"]), (2, "2\n", &["2"])]);
+        check("\"two\nlines\",b\nc\n", &[(1, "\"two\nlines\",b\n", &["two\nlines", "b"]), (3, "c\n", &["c"])]);
+        check("a\"b,c\n", &[(1, "a\"b,c\n", &["a\"b", "c"])]);
+        check("\"unterminated,x\ny", &[(1, "\"unterminated,x\ny", &["unterminated,x\ny"])]);
+        check("\"a\"b,c\n", &[(1, "\"a\"b,c\n", &["ab", "c"])]);
+        check("x\n\"q\"", &[(1, "x\n", &["x"]), (2, "\"q\"", &["q"])]);
+    }
+
+    #[test]
+    fn long_quoted_records_grow_the_scratch_space() {
+        let long_field = "é,\"".repeat(300);
+        let fields: Vec<String> = (0..40).map(|i| format!("f{i}")).collect();
+        let input = format!("\"{}\",{}\nnext\n", long_field.replace('"', "\"\""), fields.join(","));
+        assert_eq!(split(input.as_bytes(), 7), csv_crate(input.as_bytes(), 7));
+        assert_eq!(split(input.as_bytes(), 7)[0].2.len(), 41);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn records_are_those_of_the_csv_crate(parts in proptest::collection::vec(prop_oneof![
+            Just("a"), Just("12"), Just(","), Just("\n"), Just("\""), Just("\"\""), Just("\r"), Just(" "), Just("男"),
+        ], 0..40), first_line in 1u64..5) {
+            let input = parts.concat();
+            prop_assert_eq!(split(input.as_bytes(), first_line), csv_crate(input.as_bytes(), first_line), "{:?}", input);
+        }
+    }
+}
