@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for Caller {
             if let Some(caller) = state.cached_token_caller(&hash, std::time::Instant::now()) {
                 return Ok(caller);
             }
-            let Some(holder) = state.store().api_token(&hash, now).await? else {
+            let Some(holder) = state.token_lookups().lookup(&hash, now).await? else {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is unknown or revoked"));
             };
             let caller =

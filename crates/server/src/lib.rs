@@ -16,4 +16,5 @@ pub mod slot_generation;
 pub mod startup;
 pub mod state;
 pub mod testing;
+pub mod token_lookup;
 pub mod web;

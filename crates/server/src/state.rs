@@ -56,6 +56,7 @@ struct Inner {
     /// Delivers outbox messages (see `outbox`); `LogSender` unless one is given.
     message_sender: Arc<dyn MessageSender>,
     booking: crate::booking_engine::BookingEngine,
+    token_lookups: crate::token_lookup::TokenLookups,
     /// Offers for full slots, briefly (see `api::bookings::alternatives_to`).
     #[allow(clippy::type_complexity)]
     alternatives: std::sync::Mutex<std::collections::HashMap<fitforall_core::booking::SlotId, (Vec<crate::api::bookings::SlotOffer>, std::time::Instant)>>,
@@ -116,6 +117,7 @@ impl AppState {
                 registration_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(registrations_per_hour, 3_600, MAX_TRACKED_CLIENTS)),
                 reset_limiter: std::sync::Mutex::new(fitforall_core::throttle::RateLimiter::new(resets_per_hour, 3_600, MAX_TRACKED_CLIENTS)),
                 message_sender,
+                token_lookups: crate::token_lookup::TokenLookups::start(store_for_booking.clone()),
                 booking: crate::booking_engine::BookingEngine::start(store_for_booking, booking_config),
                 alternatives: std::sync::Mutex::new(std::collections::HashMap::new()),
                 token_callers: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -159,6 +161,11 @@ impl AppState {
     }
 
     /// The booking rush engine.
+    /// Bearer token lookups, batched (see `token_lookup`).
+    pub fn token_lookups(&self) -> &crate::token_lookup::TokenLookups {
+        &self.inner.token_lookups
+    }
+
     pub fn booking(&self) -> &crate::booking_engine::BookingEngine {
         &self.inner.booking
     }

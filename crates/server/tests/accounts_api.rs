@@ -278,6 +278,69 @@ async fn token_callers_follow_role_changes_at_once(database: &TestDatabase) {
     assert_eq!(program.call(reqwest::Method::POST, "/api/v1/venues", Some(venue("t2", "330106"))).await.0, 403, "{label}: revoked at once");
 }
 
+/// Many programs at once, each with a token the server has not seen (a booking rush): the lookups
+/// are batched (`token_lookup`), and each request still acts as its own token's owner, with its
+/// grants; a revoked token among them is refused.
+async fn concurrent_token_callers_each_act_as_their_owner(database: &TestDatabase) {
+    let label = database.label;
+    let app = spawn_app(database).await;
+    let store = app.state.store();
+    let now = Utc::now();
+    let mut tokens = Vec::new();
+    for index in 0..60i64 {
+        let id = AccountId::new(fitforall_server::auth::new_id());
+        let account = fitforall_store::NewAccount {
+            id,
+            phone: format!("1390000{index:04}"),
+            name: format!("居民{index}"),
+            password_hash: String::new(),
+            home_region: None,
+        };
+        store.create_account(&account, now).await.unwrap();
+        if index % 3 == 0 {
+            let role = Role::RegionAdmin { region: RegionCode::parse("3301").unwrap() };
+            store.grant_role(fitforall_server::auth::new_id(), id, &role, None, now).await.unwrap();
+        }
+        let (token, token_hash) = fitforall_server::auth::new_token();
+        let token_id = fitforall_server::auth::new_id();
+        store.create_api_token(token_id, &token_hash, id, "rush", now).await.unwrap();
+        let revoked = index == 7;
+        if revoked {
+            store.revoke_api_token(id, token_id, now).await.unwrap();
+        }
+        tokens.push((token, id, revoked, index % 3 == 0));
+    }
+    // Each program asks who it is, and tries a write that only a region administrator may make.
+    let http = reqwest::Client::new();
+    let mut calls = Vec::new();
+    for (index, (token, _, _, _)) in tokens.iter().enumerate() {
+        let me = http.get(format!("{}/api/v1/me", app.base)).bearer_auth(token);
+        let write = http.post(format!("{}/api/v1/venues", app.base)).bearer_auth(token).json(&venue(&format!("rush-{index}"), "330106"));
+        calls.push(tokio::spawn(async move {
+            let me = me.send().await.unwrap();
+            let me = (me.status().as_u16(), me.json::<Value>().await.unwrap());
+            (me, write.send().await.unwrap().status().as_u16())
+        }));
+    }
+    for ((_, id, revoked, admin), call) in tokens.iter().zip(calls) {
+        let ((status, body), write_status) = call.await.unwrap();
+        if *revoked {
+            assert_eq!((status, write_status), (401, 401), "{label}: {body}");
+            continue;
+        }
+        assert_eq!(status, 200, "{label}: {body}");
+        assert_eq!(body["id"].as_str(), Some(id.to_string().as_str()), "{label}: {body}");
+        assert_eq!(write_status, if *admin { 201 } else { 403 }, "{label}: account {id}, region administrator: {admin}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_token_callers_on_every_backend() {
+    for database in TestDatabase::all().await {
+        concurrent_token_callers_each_act_as_their_owner(&database).await;
+    }
+}
+
 #[tokio::test]
 async fn token_callers_follow_role_changes_on_every_backend() {
     for database in TestDatabase::all().await {

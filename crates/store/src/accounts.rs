@@ -42,6 +42,9 @@ const PHONE_TAKEN: &str = "phone already registered";
 /// How often a token's `last_used_at` is brought up to date, at most.
 pub const TOKEN_USE_RECORD_INTERVAL_S: i64 = 60;
 
+/// The most API tokens [`Store::api_tokens`] looks up at once.
+pub const MAX_TOKEN_LOOKUP_BATCH: usize = 256;
+
 const IDENTITY_TAKEN: &str = "identity number already belongs to another account";
 const LAST_PLATFORM_ADMIN: &str = "the last platform administrator cannot be removed";
 
@@ -735,47 +738,71 @@ impl Store {
     }
 
     /// The owner, id and the owner's active grants (oldest first) of an unrevoked token with this
-    /// hash, in one query (every API request asks); records `now` as its last use.
+    /// hash; records `now` as its last use (see [`Store::api_tokens`]).
+    pub async fn api_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<TokenHolder>> {
+        let found = self.api_tokens(&[token_hash.to_string()], now).await?;
+        Ok(found.into_iter().next().map(|(_, holder)| holder))
+    }
+
+    /// [`Store::api_token`] for up to [`MAX_TOKEN_LOOKUP_BATCH`] hashes at once, in one query (the
+    /// `Caller` extractor batches the lookups of a rush): each unrevoked token found, with its hash.
     ///
     /// `last_used_at` is written at most once per [`TOKEN_USE_RECORD_INTERVAL_S`]: a program calling
     /// many times a second (a booking rush) must not cost a write per request.
-    pub async fn api_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<TokenHolder>> {
-        /// Token account, token id, its last use, and one active grant's role and scope: one row per
-        /// grant (one row with NULL role and scope for an account without any).
-        type TokenGrantRow = (i64, i64, Option<DateTime<Utc>>, Option<String>, Option<String>);
+    pub async fn api_tokens(&self, token_hashes: &[String], now: DateTime<Utc>) -> StoreResult<Vec<(String, TokenHolder)>> {
+        /// Token hash, account, token id, its last use, and one active grant's role and scope: one
+        /// row per grant (one row with NULL role and scope for an account without any).
+        type TokenGrantRow = (String, i64, i64, Option<DateTime<Utc>>, Option<String>, Option<String>);
+        if token_hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        if token_hashes.len() > MAX_TOKEN_LOOKUP_BATCH {
+            return Err(StoreError::Conflict(format!("{} token lookups at once (at most {MAX_TOKEN_LOOKUP_BATCH})", token_hashes.len())));
+        }
         let stale_before = now - chrono::Duration::seconds(TOKEN_USE_RECORD_INTERVAL_S);
         let rows: Vec<TokenGrantRow> = dispatch!(self, |pool, begin| {
-            sqlx::query_as(
-                "SELECT t.account_id, t.id, t.last_used_at, g.role, g.scope FROM api_tokens t \
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT t.token_hash, t.account_id, t.id, t.last_used_at, g.role, g.scope FROM api_tokens t \
                  LEFT JOIN role_grants g ON g.account_id = t.account_id AND g.revoked_at IS NULL \
-                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL ORDER BY g.granted_at, g.id",
-            )
-            .bind(token_hash)
-            .fetch_all(pool)
-            .await?
+                 WHERE t.revoked_at IS NULL AND t.token_hash IN (",
+            );
+            let mut list = query.separated(", ");
+            for hash in crate::booking::padded(token_hashes) {
+                list.push_bind(hash.as_str());
+            }
+            query.push(") ORDER BY t.id, g.granted_at, g.id");
+            query.build_query_as().fetch_all(pool).await?
         });
-        let Some(&(account, id, last_used_at, _, _)) = rows.first() else {
-            return Ok(None);
-        };
-        if rows.iter().any(|row| (row.0, row.1) != (account, id)) {
-            return Err(StoreError::Corrupt(format!("two unrevoked API tokens share the hash of token {id}")));
+        let mut found: Vec<(String, TokenHolder)> = Vec::new();
+        let mut stale: Vec<i64> = Vec::new();
+        for (hash, account, id, last_used_at, slug, scope) in rows {
+            let same_token = found.last().is_some_and(|(_, holder)| holder.token_id == id);
+            if !same_token {
+                if found.iter().any(|(other, _)| *other == hash) {
+                    return Err(StoreError::Corrupt(format!("two unrevoked API tokens share the hash of token {id}")));
+                }
+                if last_used_at.is_none_or(|at| at < stale_before) {
+                    stale.push(id);
+                }
+                found.push((hash, TokenHolder { account: AccountId::new(account), token_id: id, roles: Vec::new() }));
+            }
+            if let (Some(slug), Some(scope), Some((_, holder))) = (slug, scope, found.last_mut()) {
+                holder.roles.push(role_from_row(account, &slug, &scope)?);
+            }
         }
-        let roles = rows
-            .iter()
-            .filter_map(|(_, _, _, slug, scope)| Some((slug.as_deref()?, scope.as_deref()?)))
-            .map(|(slug, scope)| role_from_row(account, slug, scope))
-            .collect::<StoreResult<Vec<Role>>>()?;
-        if last_used_at.is_none_or(|at| at < stale_before) {
+        if !stale.is_empty() {
             dispatch!(self, |pool, begin| {
-                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
-                    .bind(id)
-                    .bind(now)
-                    .bind(stale_before)
-                    .execute(pool)
-                    .await?;
+                let mut query = sqlx::QueryBuilder::new("UPDATE api_tokens SET last_used_at = ");
+                query.push_bind(now).push(" WHERE (last_used_at IS NULL OR last_used_at < ").push_bind(stale_before).push(") AND id IN (");
+                let mut list = query.separated(", ");
+                for id in crate::booking::padded(&stale) {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                query.build().execute(pool).await?;
             });
         }
-        Ok(Some(TokenHolder { account: AccountId::new(account), token_id: id, roles }))
+        Ok(found)
     }
 
     /// The account's tokens, revoked ones included, oldest first.

@@ -242,7 +242,7 @@ fn statement_list_len(len: usize) -> usize {
 
 /// `items` padded to [`statement_list_len`] by repeating the last one (for `IN (…)` lists and `OR`
 /// alternatives, where a repeated entry changes nothing).
-fn padded<T>(items: &[T]) -> impl Iterator<Item = &T> {
+pub(crate) fn padded<T>(items: &[T]) -> impl Iterator<Item = &T> {
     let last = items.len().saturating_sub(1);
     (0..statement_list_len(items.len())).map(move |index| &items[index.min(last)])
 }

@@ -9,7 +9,8 @@ use fitforall_core::throttle::{FailureOutcome, Locked, LoginThrottle, ThrottlePo
 use fitforall_core::venue::VenueId;
 use fitforall_store::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
 use fitforall_store::{
-    AccountStatus, AuditEntry, AuditQuery, IdentityRecord, NewAccount, OutboxMessage, RoleGrantRecord, SessionInfo, Store, StoreError, TokenHolder,
+    AccountStatus, AuditEntry, AuditQuery, IdentityRecord, MAX_TOKEN_LOOKUP_BATCH, NewAccount, OutboxMessage, RoleGrantRecord, SessionInfo, Store, StoreError,
+    TokenHolder,
 };
 
 fn code(text: &str) -> RegionCode {
@@ -266,14 +267,22 @@ async fn sessions_and_tokens_story(database: &TestDatabase) {
     store.grant_role(21, alice, &hz_admin, Some(bob), now + Duration::seconds(1)).await.unwrap();
     store.grant_role(22, alice, &station, Some(bob), now + Duration::seconds(3)).await.unwrap();
     store.revoke_role(alice, &station, Some(bob), now + Duration::seconds(4)).await.unwrap();
-    assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), holder(10, &[hz_admin, venue]), "{label}: still valid, with its grants");
+    assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), holder(10, &[hz_admin.clone(), venue.clone()]), "{label}: still valid, with its grants");
+    // Many at once (the `Caller` extractor's batches): the tokens found, each with its hash and grants.
+    let mut found = store.api_tokens(&[hash("t2"), hash("unknown"), hash("t1"), hash("t2")], used).await.unwrap();
+    found.sort_by_key(|(_, holder)| holder.token_id);
+    let grants = vec![hz_admin, venue];
+    assert_eq!(found, vec![(hash("t1"), holder(10, &grants).unwrap()), (hash("t2"), holder(11, &grants).unwrap())], "{label}");
+    assert_eq!(store.api_tokens(&[], used).await.unwrap(), vec![], "{label}");
+    let too_many: Vec<String> = (0..=MAX_TOKEN_LOOKUP_BATCH).map(|i| hash(&format!("many{i}"))).collect();
+    assert!(matches!(store.api_tokens(&too_many, used).await, Err(StoreError::Conflict(_))), "{label}: at most {MAX_TOKEN_LOOKUP_BATCH}");
     store.revoke_api_token(alice, 10, used).await.unwrap();
     assert_eq!(store.api_token(&hash("t1"), used).await.unwrap(), None, "{label}: revoked");
     assert!(is_not_found(&store.revoke_api_token(alice, 10, used).await), "{label}: already revoked");
     let tokens = store.list_api_tokens(alice).await.unwrap();
     assert_eq!(tokens.iter().map(|token| (token.id, token.name.as_str())).collect::<Vec<_>>(), vec![(10, "script"), (11, "phone")], "{label}");
     assert_eq!((tokens[0].last_used_at, tokens[0].revoked_at), (Some(used), Some(used)), "{label}");
-    assert_eq!((tokens[1].last_used_at, tokens[1].revoked_at), (None, None), "{label}");
+    assert_eq!((tokens[1].last_used_at, tokens[1].revoked_at), (Some(used), None), "{label}: used in the batch");
     assert!(store.list_api_tokens(bob).await.unwrap().is_empty(), "{label}");
     store.close().await;
 }
