@@ -3,11 +3,12 @@
 //!
 //! Generates N plausible student records once (seeded; values drawn around the standard's own
 //! thresholds for each sex and grade, some timed runs written as m'ss" or m:ss, 1 % of records with an
-//! item not tested, 0.05 % bad rows), then in the same run measures (a) parse-only: the same CSV reader
-//! setup as `score` reading every record into a reused `ByteRecord` on one thread, like the scorer's
-//! reader thread; (b) `fitforall score` end to end in a child process (so its peak memory is its own,
-//! polled from /proc/<pid>/status and reported by the child itself). Prints records/s for both, the
-//! ratio and the peak memory.
+//! item not tested, 0.05 % bad rows), then in the same run measures (a) parse-only: the csv crate's
+//! reader set up as `score::csv_reader`, reading every record into a reused `ByteRecord` on one
+//! thread; (a') split-only: `score`'s own chunking and record splitting (which replaced that reader
+//! in `score`) on one thread; (b) `fitforall score` end to end in a child process (so its peak memory
+//! is its own, polled from /proc/<pid>/status and reported by the child itself). Prints records/s for
+//! each, the ratios and the peak memory.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -23,7 +24,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::score::{csv_reader, load_standards, peak_memory_kib};
+use crate::score::{csv_reader, load_standards, peak_memory_kib, split_only};
 
 #[derive(Args, Debug, Clone)]
 pub struct ScoreBenchArgs {
@@ -84,6 +85,11 @@ pub fn run(args: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
 
     let (parse_records, parse_time) = parse_only(&input)?;
     println!("parse-only: {parse_records} records in {:.2} s", parse_time.as_secs_f64());
+    let started = Instant::now();
+    let (split_records, split_fields) = split_only(&input)?;
+    let split_time = started.elapsed();
+    std::hint::black_box(split_fields);
+    println!("split-only (score's own chunks and record splitter): {split_records} records in {:.2} s", split_time.as_secs_f64());
 
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let started = Instant::now();
@@ -120,21 +126,27 @@ pub fn run(args: ScoreBenchArgs) -> anyhow::Result<ExitCode> {
     let scored = number_after("scored ").context("the score summary")?;
     let bad = number_after("rows, ").context("the score summary")?;
     let child_kib = number_after("peak memory: ").unwrap_or(0).max(polled_kib);
-    if scored + bad != args.records || parse_records != args.records {
-        bail!("record counts differ: generated {}, parsed {parse_records}, scored {scored} + {bad} bad", args.records);
+    if scored + bad != args.records || parse_records != args.records || split_records != args.records {
+        bail!("record counts differ: generated {}, parsed {parse_records}, split {split_records}, scored {scored} + {bad} bad", args.records);
     }
     let output_size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
 
     let parse_rate = parse_records as f64 / parse_time.as_secs_f64();
     let score_rate = args.records as f64 / score_time.as_secs_f64();
     let ratio = score_rate / parse_rate;
+    let split_rate = split_records as f64 / split_time.as_secs_f64();
     println!();
     println!("| part | records | seconds | records/s |");
     println!("|---|---:|---:|---:|");
     println!("| parse-only (same CSV reader setup, 1 reader thread) | {parse_records} | {:.2} | {:.0} |", parse_time.as_secs_f64(), parse_rate);
+    println!("| split-only (score's own chunks and record splitter, 1 thread) | {split_records} | {:.2} | {:.0} |", split_time.as_secs_f64(), split_rate);
     println!("| score end to end (child process, {cores} cores) | {} | {:.2} | {:.0} |", args.records, score_time.as_secs_f64(), score_rate);
     println!();
     println!("scoring / parse-only: {:.1} %", ratio * 100.0);
+    println!(
+        "scoring / split-only: {:.1} % (score no longer parses with the csv crate's reader: this is its own parse step alone)",
+        score_rate / split_rate * 100.0
+    );
     println!("score peak memory (VmHWM of the child): {:.1} MiB; output {:.1} MiB", child_kib as f64 / 1024.0, output_size as f64 / 1024.0 / 1024.0);
     println!("bench process peak memory (generation + parse-only): {:.1} MiB", peak_memory_kib("self").unwrap_or(0) as f64 / 1024.0);
     let ratio_met = ratio >= 0.5;
@@ -151,7 +163,8 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg").map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_else(|_| "unknown".into())
 }
 
-/// Reads every record of the file with the scorer's CSV reader setup, as its reader thread does.
+/// Reads every record of the file with the csv crate set up as `score::csv_reader` (the CSV reader of
+/// the issue's parse-only baseline), into a reused `ByteRecord` on one thread.
 pub fn parse_only(path: &Path) -> anyhow::Result<(u64, Duration)> {
     let started = Instant::now();
     let mut reader = csv_reader(File::open(path)?);

@@ -54,7 +54,7 @@ pub struct ScoreArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: Option<u64>,
     /// Most records per batch handed to a worker (a batch is also cut near 1 MiB of input).
-    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = DEFAULT_BATCH_RECORDS as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch_records: u64,
 }
 
@@ -424,6 +424,25 @@ pub(crate) fn header_text(bytes: &[u8], index: usize, count: usize) -> String {
 
 /// The chunk size aimed at (a batch is also cut after `--batch-records` records).
 const CHUNK_BYTES: usize = 1 << 20;
+const DEFAULT_BATCH_RECORDS: usize = 2048;
+
+/// Reads every record of a file as `score` does, but on one thread and without scoring: cut into
+/// chunks (`chunks`), each split into records (`records`). `bench score`'s second parse-only
+/// baseline. Returns the records after the header and the fields seen.
+pub fn split_only(path: &Path) -> anyhow::Result<(u64, u64)> {
+    let mut chunks = ChunkReader::new(File::open(path).with_context(|| format!("opening {}", path.display()))?, CHUNK_BYTES, DEFAULT_BATCH_RECORDS);
+    let mut buffer = Vec::new();
+    let mut scratch = RecordScratch::default();
+    let (mut records, mut fields) = (0u64, 0u64);
+    while let Some(chunk) = chunks.next_chunk(&mut buffer)? {
+        let mut split = ChunkRecords::new(&buffer[..chunk.len], chunk.first_line, &mut scratch);
+        while let Some(record) = split.next_record() {
+            records += 1;
+            fields += record.field_count() as u64;
+        }
+    }
+    Ok((records.saturating_sub(1), fields))
+}
 
 fn read_chunks<R: Read>(mut chunks: ChunkReader<R>, pool: Receiver<Batch>, work: SyncSender<Batch>, progress: &ProgressBar) -> anyhow::Result<()> {
     // The first chunk was batch 0.
@@ -515,11 +534,12 @@ fn score_input_row(
         return;
     }
     summary.scored += 1;
-    let verbatim = verbatim_body(row.raw);
+    let verbatim = row.verbatim;
     let input_max_bytes = match verbatim {
         Some(body) => body.len() + layout.input_columns,
-        // Every byte doubled at worst (quotes), two quotes and a comma per field.
-        None => 2 * row.text().len() + 3 * row.field_count() + layout.input_columns,
+        // Every byte of the fields (at most the record's raw bytes) doubled at worst (quotes), two quotes
+        // and a comma per field.
+        None => 2 * row.raw.len() + 3 * row.field_count() + layout.input_columns,
     };
     let mut writer = out.row(input_max_bytes + layout.scores_max_bytes);
     write_input_part(&mut writer, row, verbatim, layout.input_columns);
@@ -545,23 +565,6 @@ fn write_input_part(writer: &mut RowWriter, row: &ChunkRecord, verbatim: Option<
         }
         writer.field(field(row, index));
     }
-}
-
-/// A record's bytes without its terminator ('\n', and the '\r' of a CRLF), if they are the record's
-/// fields joined by ',' as they must be written: no '"' (nothing was unquoted, and no field needs
-/// quotes), no '\r' or '\n' left (no field needs quotes, and no empty line was skipped before it).
-fn verbatim_body(raw: &[u8]) -> Option<&[u8]> {
-    let body = raw.strip_suffix(b"\n").unwrap_or(raw);
-    let body = body.strip_suffix(b"\r").unwrap_or(body);
-    // Branch-free, 16 bytes at a time, so that it compiles to vector compares.
-    let special = |found: u8, &b: &u8| found | u8::from(b == b'"') | u8::from(b == b'\r') | u8::from(b == b'\n');
-    let mut chunks = body.chunks_exact(16);
-    let mut found = 0u8;
-    for chunk in &mut chunks {
-        found |= chunk.iter().fold(0u8, special);
-    }
-    found |= chunks.remainder().iter().fold(0u8, special);
-    (found == 0).then_some(body)
 }
 
 /// The score part of an output row: each item's cell (its score, "missing", or empty when the item

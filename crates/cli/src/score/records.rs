@@ -41,6 +41,10 @@ pub struct ChunkRecord<'r> {
     pub raw: &'r [u8],
     /// The line the record starts on.
     pub first_line: u64,
+    /// The record's bytes without its terminator ('\n', and the '\r' of a CRLF) when they are its
+    /// fields joined by ',' exactly as they must be written again: a plain record (no '"': nothing
+    /// was unquoted, and no field needs quotes) with no other '\r' (which would need quotes).
+    pub verbatim: Option<&'r [u8]>,
     /// The record's fields: `text[start..end]` for each end in `ends`, where a field starts
     /// `separator` bytes after the previous field's end (1: the ',' of a plain record; 0: csv_core's
     /// fields are contiguous).
@@ -59,14 +63,6 @@ impl RowFields for ChunkRecord<'_> {
         let Some(&end) = self.ends.get(index) else { return b"" };
         let start = if index == 0 { 0 } else { self.ends[index - 1] + self.separator };
         &self.text[start..end]
-    }
-}
-
-impl ChunkRecord<'_> {
-    /// The bytes of all fields together (as `ByteRecord::as_slice`, plus the separators of a plain
-    /// record).
-    pub fn text(&self) -> &[u8] {
-        &self.text[..self.ends.last().copied().unwrap_or(0)]
     }
 }
 
@@ -115,10 +111,15 @@ impl<'c, 's> ChunkRecords<'c, 's> {
                 return Some(self.next_quoted_record());
             }
             ends[fields] = body.len();
+            let verbatim = match memchr(b'\r', body) {
+                None => Some(body),
+                Some(at) if at + 1 == body.len() => Some(&body[..at]),
+                Some(_) => None,
+            };
             let first_line = self.line;
             self.at += line_length;
             self.line += u64::from(line_length != body.len());
-            return Some(ChunkRecord { raw: line, first_line, text: body, ends: &self.scratch.plain_ends[..fields + 1], separator: 1 });
+            return Some(ChunkRecord { raw: line, first_line, verbatim, text: body, ends: &self.scratch.plain_ends[..fields + 1], separator: 1 });
         }
     }
 
@@ -148,7 +149,7 @@ impl<'c, 's> ChunkRecords<'c, 's> {
             }
         }
         self.line = core.line();
-        ChunkRecord { raw: &self.bytes[start..self.at], first_line, text: &unquoted[..written], ends, separator: 0 }
+        ChunkRecord { raw: &self.bytes[start..self.at], first_line, verbatim: None, text: &unquoted[..written], ends, separator: 0 }
     }
 }
 
@@ -215,6 +216,26 @@ mod tests {
         check("\"unterminated,x\ny", &[(1, "\"unterminated,x\ny", &["unterminated,x\ny"])]);
         check("\"a\"b,c\n", &[(1, "\"a\"b,c\n", &["ab", "c"])]);
         check("x\n\"q\"", &[(1, "x\n", &["x"]), (2, "\"q\"", &["q"])]);
+    }
+
+    fn check_verbatim(input: &str, expect: Option<&str>) {
+        let mut scratch = RecordScratch::default();
+        let mut records = ChunkRecords::new(input.as_bytes(), 1, &mut scratch);
+        let record = records.next_record().unwrap();
+        assert_eq!(record.verbatim, expect.map(str::as_bytes), "{input:?}");
+    }
+
+    #[test]
+    fn records_written_again_as_they_are() {
+        check_verbatim("a,b\n", Some("a,b"));
+        check_verbatim("a,b", Some("a,b"));
+        check_verbatim("a,b\r\n", Some("a,b"));
+        check_verbatim("a,b\r", Some("a,b"));
+        check_verbatim(",\n", Some(","));
+        check_verbatim("a\rb,c\n", None);
+        check_verbatim("a\r\r\n", None);
+        check_verbatim("\"a\",b\n", None);
+        check_verbatim("a\"b,c\n", None);
     }
 
     #[test]
