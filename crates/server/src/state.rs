@@ -160,12 +160,12 @@ impl AppState {
         self.inner.reset_limiter.lock().expect("limiter lock poisoned").allow(&ip, now_unix_s).map_err(|retry| retry.seconds)
     }
 
-    /// The booking rush engine.
     /// Bearer token lookups, batched (see `token_lookup`).
     pub fn token_lookups(&self) -> &crate::token_lookup::TokenLookups {
         &self.inner.token_lookups
     }
 
+    /// The booking rush engine.
     pub fn booking(&self) -> &crate::booking_engine::BookingEngine {
         &self.inner.booking
     }

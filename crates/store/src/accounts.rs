@@ -775,10 +775,11 @@ impl Store {
         });
         let mut found: Vec<(String, TokenHolder)> = Vec::new();
         let mut stale: Vec<i64> = Vec::new();
+        let mut hashes_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (hash, account, id, last_used_at, slug, scope) in rows {
             let same_token = found.last().is_some_and(|(_, holder)| holder.token_id == id);
             if !same_token {
-                if found.iter().any(|(other, _)| *other == hash) {
+                if !hashes_seen.insert(hash.clone()) {
                     return Err(StoreError::Corrupt(format!("two unrevoked API tokens share the hash of token {id}")));
                 }
                 if last_used_at.is_none_or(|at| at < stale_before) {
