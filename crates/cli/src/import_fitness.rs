@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -127,6 +127,19 @@ impl Report {
     }
 }
 
+/// The length of the file at `path` if it does not end with '\n' (see `RowReader::unterminated_end`).
+fn unterminated_end(path: &Path) -> anyhow::Result<Option<u64>> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let length = file.metadata()?.len();
+    if length == 0 {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok((last[0] != b'\n').then_some(length))
+}
+
 /// One pass over the rows of the file.
 struct RowReader<'a> {
     layout: &'a Layout<'a>,
@@ -139,6 +152,9 @@ struct RowReader<'a> {
     /// Person reference → line of its first row.
     seen: HashMap<String, u64>,
     report: Report,
+    /// The file's length when its last byte is not '\n': the record that ends there has no
+    /// terminator, so the reader's line count after it is its own last line, not the next one.
+    unterminated_end: Option<u64>,
 }
 
 impl<'a> RowReader<'a> {
@@ -157,6 +173,7 @@ impl<'a> RowReader<'a> {
             problems: Vec::new(),
             seen: HashMap::new(),
             report: Report::default(),
+            unterminated_end: unterminated_end(path)?,
         };
         Ok((reader, headers, bar))
     }
@@ -174,7 +191,9 @@ impl<'a> RowReader<'a> {
                 self.row = row;
                 return Ok(false);
             }
-            let line = fitforall_core::fitness::record_line(self.reader.position().line(), row.as_slice());
+            let after = self.reader.position();
+            let line_after = after.line() + u64::from(Some(after.byte()) == self.unterminated_end);
+            let line = fitforall_core::fitness::record_line(line_after, row.as_slice());
             let result = self.check(&row, line, out.is_some());
             self.row = row;
             if let (Some(result), Some(out)) = (result, out.as_deref_mut()) {

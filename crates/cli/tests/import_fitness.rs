@@ -137,9 +137,12 @@ fn bad_arguments_and_unusable_files_are_clear_errors() {
     let directory = tempfile::tempdir().unwrap();
     let students = write(directory.path(), "students.csv", "id,sex,grade,height_cm,weight_kg\ns1,M,1,120,22\n");
     let dated = write(directory.path(), "dated.csv", "id,sex,grade,test_date,height_cm,weight_kg\ns1,M,1,2025-05-20,120,22\ns2,F,1,2025-05-21,120,22\n");
+    // The same, its last line without a '\n': the error is still on line 3.
+    let dated_unterminated =
+        write(directory.path(), "dated_unterminated.csv", "id,sex,grade,test_date,height_cm,weight_kg\ns1,M,1,2025-05-20,120,22\ns2,F,1,2025-05-21,120,22");
     let no_id = write(directory.path(), "no_id.csv", "性别,年级,身高\nM,1,120\n");
     let no_birth = write(directory.path(), "no_birth.csv", "id,sex,age,握力\nb1,F,30,30\n");
-    let cases: [(Vec<&str>, &str); 9] = [
+    let cases: [(Vec<&str>, &str); 10] = [
         (
             vec![&students, "--standard", "cnsphs-2099", "--test-date", "2025-05-20", "--region", "330106"],
             "--standard: unknown standard \"cnsphs-2099\" (known: cnpfms-2003-adult, cnsphs-2014)",
@@ -153,6 +156,10 @@ fn bad_arguments_and_unusable_files_are_clear_errors() {
         ),
         (
             vec![&dated, "--standard", "cnsphs-2014", "--test-date", "2025-05-20", "--region", "330106"],
+            "line 3, column test_date: 2025-05-21 differs from --test-date 2025-05-20; import one test date at a time",
+        ),
+        (
+            vec![&dated_unterminated, "--standard", "cnsphs-2014", "--test-date", "2025-05-20", "--region", "330106"],
             "line 3, column test_date: 2025-05-21 differs from --test-date 2025-05-20; import one test date at a time",
         ),
         (vec![&no_id, "--standard", "cnsphs-2014", "--test-date", "2025-05-20", "--region", "330106"], "line 1, column id: missing column"),
