@@ -1173,7 +1173,8 @@ async fn in_process_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture,
 
 /// What authenticating each request costs the store: `Store::api_token` (the token with its
 /// owner's grants in one query, and at most once a minute an UPDATE of its `last_used_at`), as the
-/// `Caller` extractor does for every API request with a bearer token not in its cache. Runs on the HTTP batched run's database after it.
+/// `Caller` extractor does for every API request with a bearer token not in its cache. Runs on the
+/// HTTP batched run's database after it.
 async fn auth_probe(url: &str, args: &RushArgs, fixture: &Fixture, at: chrono::DateTime<Utc>) -> anyhow::Result<Vec<Sample>> {
     let store = Store::connect(url).await?;
     let concurrency = (args.concurrency as usize).min(fixture.tokens.len()).max(1);

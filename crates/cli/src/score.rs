@@ -3,13 +3,13 @@
 //!
 //! A reader thread only reads: it cuts the input into chunks of whole records (`chunks`: a cut falls
 //! exactly where the CSV reader ends a record, quotes included), each with its first line number; N
-//! workers parse their chunk's CSV themselves (the same reader setup), parse the fields (straight
-//! from bytes), score them with the core (`score_row_into`: the scores without the reasons) and
-//! format the output rows into the batch's own buffer, the input part of a row as the record's raw
-//! bytes (a slice of the chunk) when the CSV reader unquoted nothing in it; the writer (this thread)
-//! writes batches in input order. Batches come from a fixed pool that the writer refills, so at most
-//! `pool` batches exist whatever the file size. Bad rows go to `OUTPUT.errors.csv` (line, column,
-//! reason) and the rest is scored.
+//! workers split their chunk into records themselves (`records`: the fields and line numbers the CSV
+//! reader would give), parse the fields (straight from bytes), score them with the core
+//! (`score_row_into`: the scores without the reasons) and format the output rows into the batch's own
+//! buffer, the input part of a row as the record's own bytes (a slice of the chunk) when nothing in it
+//! was or needs quoting; the writer (this thread) writes batches in input order. Batches come from a
+//! fixed pool that the writer refills, so at most `pool` batches exist whatever the file size. Bad
+//! rows go to `OUTPUT.errors.csv` (line, column, reason) and the rest is scored.
 
 mod chunks;
 mod records;
@@ -65,8 +65,8 @@ pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
     csv_builder().has_headers(true).buffer_capacity(1 << 20).from_reader(input)
 }
 
-/// The reader settings of `csv_reader` that decide what a record is (`chunks` cuts the input by
-/// them, and the workers parse each chunk with them).
+/// The reader settings of `csv_reader` that decide what a record is: `chunks` cuts the input by
+/// them, and `records` sets csv_core up the same way (its tests compare both with this reader).
 pub(crate) fn csv_builder() -> csv::ReaderBuilder {
     let mut builder = csv::ReaderBuilder::new();
     builder.flexible(true).terminator(csv::Terminator::Any(b'\n'));
@@ -510,10 +510,10 @@ fn score_input_row(
         return; // a blank line
     }
     problems.clear();
-    let line = || row.first_line;
+    let line = row.first_line;
     if row.field_count() > layout.input_columns {
         let reason = format!("{} fields, the header has {}", row.field_count(), layout.input_columns);
-        write_error(errors, line(), b"", reason.as_bytes());
+        write_error(errors, line, b"", reason.as_bytes());
         summary.bad_rows += 1;
         summary.problems += 1;
         return;
@@ -521,14 +521,14 @@ fn score_input_row(
     if !layout.columns.parse_row(standard, row, record, problems) {
         for problem in problems.iter() {
             let column = layout.columns.headers.get(problem.column).map_or("", String::as_str);
-            write_error(errors, line(), column.as_bytes(), problem.problem.to_string().as_bytes());
+            write_error(errors, line, column.as_bytes(), problem.problem.to_string().as_bytes());
         }
         summary.bad_rows += 1;
         summary.problems += problems.len() as u64;
         return;
     }
     if let Err(error) = score_row_into(standard, record, scores) {
-        write_error(errors, line(), b"", error.to_string().as_bytes());
+        write_error(errors, line, b"", error.to_string().as_bytes());
         summary.bad_rows += 1;
         summary.problems += 1;
         return;
