@@ -4,9 +4,12 @@
 //!
 //! A chunk starts at a record start (`chunks`). From a record start, a line without a '"' is one
 //! record whose fields are what lies between its ',' bytes: without a quote nothing is unquoted, and
-//! its '\n' ends the record. Those are split with memchr, in place. An empty line is no record (the
-//! CSV reader skips it). A record with a '"' (a quoted field, which may hold ',' and '\n') is read by
-//! csv_core itself, set up as the `csv_builder` reader is (`core_reader`), into a scratch buffer.
+//! its '\n' ends the record. Those are split in place, eight bytes at a time (`split_plain_line`).
+//! An empty line is no record (the CSV reader skips it). A line with a '"' whose fields are each
+//! either plain or wholly quoted (`"3'40"""`, closed on the same line and followed by ',' or the
+//! line's end) is unquoted into a scratch buffer (`split_quoted_line`). Any other record with a '"'
+//! (a quoted field holding a '\n', a quote inside an unquoted field, text after a closing quote) is
+//! read by csv_core itself, set up as the `csv_builder` reader is (`core_reader`).
 
 use memchr::memchr;
 
@@ -16,16 +19,26 @@ use fitforall_core::fitness::RowFields;
 pub struct RecordScratch {
     core: csv_core::Reader,
     /// Field ends of a plain record, in its line (after each field, at its ',' or the line's end);
-    /// as long as the longest line (see `next_record`).
+    /// as long as the longest line and a word more (see `split_plain_line`).
     plain_ends: Vec<usize>,
     /// Field ends of a record read by csv_core, in `unquoted`.
     quoted_ends: Vec<usize>,
     unquoted: Vec<u8>,
+    /// The fields of a line unquoted by `split_quoted_line`, one after another, and their ends.
+    line_fields: Vec<u8>,
+    line_ends: Vec<usize>,
 }
 
 impl Default for RecordScratch {
     fn default() -> RecordScratch {
-        RecordScratch { core: core_reader(), plain_ends: vec![0; 256], quoted_ends: Vec::with_capacity(32), unquoted: vec![0; 256] }
+        RecordScratch {
+            core: core_reader(),
+            plain_ends: vec![0; 256],
+            quoted_ends: Vec::with_capacity(32),
+            unquoted: vec![0; 256],
+            line_fields: Vec::with_capacity(256),
+            line_ends: Vec::with_capacity(32),
+        }
     }
 }
 
@@ -94,24 +107,21 @@ impl<'c, 's> ChunkRecords<'c, 's> {
                 continue;
             }
             let body = line.strip_suffix(b"\n").unwrap_or(line);
-            // One pass over the line for its ',' and '"' bytes, without a branch per byte: each byte's
-            // index is written as the next field end, which only a ',' keeps.
             let ends = &mut self.scratch.plain_ends;
-            if ends.len() <= body.len() {
-                ends.resize(body.len() + 1, 0);
+            if ends.len() < body.len() + WORD + 1 {
+                ends.resize(body.len() + WORD + 1, 0);
             }
-            let mut fields = 0;
-            let mut quotes = false;
-            for (index, &byte) in body.iter().enumerate() {
-                ends[fields] = index;
-                fields += usize::from(byte == b',');
-                quotes |= byte == b'"';
-            }
+            let PlainSplit { fields, quotes, carriage_returns } = split_plain_line(body, ends);
             if quotes {
-                return Some(self.next_quoted_record());
+                let first_line = self.line;
+                let RecordScratch { line_fields, line_ends, .. } = &mut *self.scratch;
+                let Some(canonical) = split_quoted_line(body, line_fields, line_ends) else { return Some(self.next_quoted_record()) };
+                self.at += line_length;
+                self.line += u64::from(line_length != body.len());
+                let verbatim = canonical.then_some(body);
+                return Some(ChunkRecord { raw: line, first_line, verbatim, text: &self.scratch.line_fields, ends: &self.scratch.line_ends, separator: 0 });
             }
-            ends[fields] = body.len();
-            let verbatim = match memchr(b'\r', body) {
+            let verbatim = match carriage_returns.then(|| memchr(b'\r', body)).flatten() {
                 None => Some(body),
                 Some(at) if at + 1 == body.len() => Some(&body[..at]),
                 Some(_) => None,
@@ -150,6 +160,150 @@ impl<'c, 's> ChunkRecords<'c, 's> {
         }
         self.line = core.line();
         ChunkRecord { raw: &self.bytes[start..self.at], first_line, verbatim: None, text: &unquoted[..written], ends, separator: 0 }
+    }
+}
+
+/// Bytes looked at together by `split_plain_line`.
+const WORD: usize = 8;
+
+/// What `split_plain_line` found in a line.
+struct PlainSplit {
+    /// ',' bytes (the line's fields, less one).
+    fields: usize,
+    quotes: bool,
+    carriage_returns: bool,
+}
+
+/// Writes the end of each field of a line (without its '\n') into `ends` as if it had no '"': the
+/// index of each ',' then the line's length. Eight bytes at a time without a branch per byte or per
+/// ',': each word's ',' bytes become an 8-bit set, whose indexes come from a table and are written
+/// all eight (only those of ',' bytes are counted, the next word writes over the rest). `ends` must
+/// hold `line.len() + WORD + 1` entries.
+#[inline]
+fn split_plain_line(line: &[u8], ends: &mut [usize]) -> PlainSplit {
+    let mut fields = 0;
+    let mut quotes = 0u64;
+    let mut carriage_returns = 0u64;
+    let mut split_word = |word: u64, start: usize| {
+        let commas = bytes_equal(word, b',');
+        quotes |= bytes_equal(word, b'"');
+        carriage_returns |= bytes_equal(word, b'\r');
+        // The high bit of byte i becomes bit i.
+        let set = ((commas >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize;
+        for (end, &index) in ends[fields..fields + WORD].iter_mut().zip(&COMMA_INDEXES[set]) {
+            *end = start + usize::from(index);
+        }
+        fields += usize::from(COMMA_COUNTS[set]);
+    };
+    let mut words = line.chunks_exact(WORD);
+    let mut start = 0;
+    for word in &mut words {
+        split_word(u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!("chunks of 8 bytes"))), start);
+        start += WORD;
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        // Zero bytes after the line's end are none of the bytes looked for.
+        let mut word = [0u8; WORD];
+        word[..tail.len()].copy_from_slice(tail);
+        split_word(u64::from_le_bytes(word), start);
+    }
+    ends[fields] = line.len();
+    PlainSplit { fields, quotes: quotes != 0, carriage_returns: carriage_returns != 0 }
+}
+
+const LOW_SEVEN_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The high bit of each byte of `word` equal to `byte`, and no other bit. Exact: no carry crosses
+/// from one byte to the next (a byte's low seven bits plus 0x7f stay below 0x100).
+#[inline]
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let differences = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
+    !(((differences & LOW_SEVEN_BITS) + LOW_SEVEN_BITS) | differences | LOW_SEVEN_BITS)
+}
+
+/// For each set of bytes in a word (bit i: byte i), the indexes of its bytes in order, then zeros.
+static COMMA_INDEXES: [[u8; WORD]; 256] = comma_indexes();
+/// For each set of bytes in a word, how many.
+static COMMA_COUNTS: [u8; 256] = comma_counts();
+
+const fn comma_indexes() -> [[u8; WORD]; 256] {
+    let mut table = [[0u8; WORD]; 256];
+    let mut set = 0;
+    while set < 256 {
+        let mut count = 0;
+        let mut index = 0;
+        while index < WORD {
+            if set & (1 << index) != 0 {
+                table[set][count] = index as u8;
+                count += 1;
+            }
+            index += 1;
+        }
+        set += 1;
+    }
+    table
+}
+
+const fn comma_counts() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut set = 0;
+    while set < 256 {
+        table[set] = (set as u32).count_ones() as u8;
+        set += 1;
+    }
+    table
+}
+
+/// Unquotes a line (without its '\n') whose fields are each plain (no '"') or quoted from their first
+/// byte to a closing quote followed by ',' or the line's end: what csv_core reads from it, into
+/// `fields` (one after another) and `ends`. `None` for any other line (csv_core reads those). The
+/// answer is whether the line is its fields written again (`ChunkRecord::verbatim`): every quoted
+/// field needs its quotes and no '\r' is anywhere (an unquoted '\r' would need quotes when written).
+fn split_quoted_line(body: &[u8], fields: &mut Vec<u8>, ends: &mut Vec<usize>) -> Option<bool> {
+    fields.clear();
+    ends.clear();
+    let mut canonical = memchr(b'\r', body).is_none();
+    let mut at = 0;
+    loop {
+        if body.get(at) == Some(&b'"') {
+            at += 1;
+            let mut needs_quotes = false;
+            loop {
+                let segment_length = body[at..].iter().position(|&b| b == b'"')?;
+                let segment = &body[at..at + segment_length];
+                needs_quotes |= segment.iter().any(|&b| b == b',' || b == b'\r');
+                fields.extend_from_slice(segment);
+                at += segment_length + 1;
+                if body.get(at) != Some(&b'"') {
+                    break;
+                }
+                // A doubled quote is one quote of the field.
+                fields.push(b'"');
+                needs_quotes = true;
+                at += 1;
+            }
+            canonical &= needs_quotes;
+            ends.push(fields.len());
+            match body.get(at) {
+                None => return Some(canonical),
+                Some(b',') => at += 1,
+                Some(_) => return None,
+            }
+        } else {
+            let rest = &body[at..];
+            // Fields are short: a loop beats memchr's set-up here.
+            let length = rest.iter().position(|&b| b == b',' || b == b'"').unwrap_or(rest.len());
+            if rest.get(length) == Some(&b'"') {
+                return None;
+            }
+            fields.extend_from_slice(&rest[..length]);
+            ends.push(fields.len());
+            if length == rest.len() {
+                return Some(canonical);
+            }
+            at += length + 1;
+        }
     }
 }
 
@@ -201,6 +355,20 @@ mod tests {
         assert_eq!(found, csv_crate(input.as_bytes(), 1), "{input:?}: as the csv crate reads it");
     }
 
+    fn check_bytes_equal(word: [u8; 8], byte: u8) {
+        let expect = word.iter().enumerate().filter(|(_, b)| **b == byte).map(|(i, _)| 0x80u64 << (8 * i)).sum::<u64>();
+        assert_eq!(bytes_equal(u64::from_le_bytes(word), byte), expect, "{word:?} {byte}");
+    }
+
+    #[test]
+    fn bytes_equal_marks_exactly_the_equal_bytes() {
+        check_bytes_equal(*b",a,,b\x80,\x00", b',');
+        check_bytes_equal([0, 1, 0x2c, 0x2d, 0x2b, 0xac, 0xff, 0x2c], b',');
+        check_bytes_equal([0, 0, 0, 0, 0, 0, 0, 0], 0);
+        check_bytes_equal([0xff; 8], 0xff);
+        check_bytes_equal([0x7f, 0x80, 0x81, 0xfe, 0x01, 0x00, 0x7f, 0x80], 0x80);
+    }
+
     #[test]
     fn records_of_a_chunk() {
         check("", &[]);
@@ -236,6 +404,27 @@ mod tests {
         check_verbatim("a\r\r\n", None);
         check_verbatim("\"a\",b\n", None);
         check_verbatim("a\"b,c\n", None);
+        check_verbatim("1,\"3'40\"\"\"\n", Some("1,\"3'40\"\"\""));
+        check_verbatim("\"a,b\",\"\"\"\"\n", Some("\"a,b\",\"\"\"\""));
+        check_verbatim("\"a\rb\",c", None);
+        check_verbatim("\"a,b\",c\r\n", None);
+        check_verbatim("\"\",b\n", None);
+        check_verbatim("\"a,b\"\r\n", None);
+    }
+
+    /// A record's fields written again as `score` writes them when a record is not verbatim: each
+    /// quoted only when it must be, the '\r' of a CRLF dropped from the last.
+    fn written_again(record: &ChunkRecord) -> Vec<u8> {
+        let mut written = Vec::new();
+        for index in 0..record.field_count() {
+            if index > 0 {
+                written.push(b',');
+            }
+            let field = record.field(index);
+            let field = if index + 1 == record.field_count() { field.strip_suffix(b"\r").unwrap_or(field) } else { field };
+            crate::score::write_field(&mut written, field);
+        }
+        written
     }
 
     #[test]
@@ -248,13 +437,29 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn bytes_equal_on_any_word(word: [u8; 8], byte: u8, copy_at in 0usize..8) {
+            let mut word = word;
+            word[copy_at] = byte;
+            check_bytes_equal(word, byte);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn records_are_those_of_the_csv_crate(parts in proptest::collection::vec(prop_oneof![
-            Just("a"), Just("12"), Just(","), Just("\n"), Just("\""), Just("\"\""), Just("\r"), Just(" "), Just("男"),
+            Just("a"), Just("12"), Just(","), Just("\n"), Just("\""), Just("\"\""), Just("\r"), Just(" "), Just("男"), Just("\"3'40\"\"\""),
         ], 0..40), first_line in 1u64..5) {
             let input = parts.concat();
             prop_assert_eq!(split(input.as_bytes(), first_line), csv_crate(input.as_bytes(), first_line), "{:?}", input);
+            let mut scratch = RecordScratch::default();
+            let mut records = ChunkRecords::new(input.as_bytes(), first_line, &mut scratch);
+            while let Some(record) = records.next_record() {
+                if let Some(verbatim) = record.verbatim {
+                    prop_assert_eq!(verbatim, &written_again(&record)[..], "{:?}", input);
+                }
+            }
         }
     }
 }
