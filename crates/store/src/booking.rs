@@ -562,10 +562,24 @@ impl Store {
             let mut tx = pool.begin_with(begin).await?;
             expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
 
-            let mut select = sqlx::QueryBuilder::new(format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ("));
+            // The batch's slots as one row (a JSON array of rows), however many there are: on SQLite
+            // every row of a result is handed from the connection's thread to the async side on its
+            // own, and a rush's batches read hundreds of slots each.
+            let (aggregate, array) = match self.kind() {
+                BackendKind::Postgres => ("json_agg", "json_build_array"),
+                BackendKind::Sqlite => ("json_group_array", "json_array"),
+            };
+            let mut select = sqlx::QueryBuilder::new(format!(
+                "SELECT CAST({aggregate}({array}({SLOT_COLUMNS})) AS TEXT) FROM (SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ("
+            ));
             push_id_list!(select, slot_ids.iter().copied());
-            select.push(") ORDER BY id").push(lock);
-            let slot_rows: Vec<SlotRow> = select.build_query_as().fetch_all(&mut *tx).await?;
+            select.push(") ORDER BY id").push(lock).push(") AS batch_slots");
+            let slots_json: Option<String> = select.build_query_scalar().fetch_one(&mut *tx).await?;
+            let mut slot_rows: Vec<SlotRow> = match slots_json {
+                Some(json) => serde_json::from_str(&json).map_err(|error| StoreError::Corrupt(format!("the batch's slots: {error}")))?,
+                None => Vec::new(),
+            };
+            slot_rows.sort_unstable_by_key(|row| row.0);
             let slots: Vec<Slot> = slot_rows.into_iter().map(slot_from_row).collect::<StoreResult<_>>()?;
 
             // The rules of the slots' resources, once per resource (a batch holds few).

@@ -195,8 +195,16 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            let batch_writer =
-                SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None).connect_with(options).await?;
+            let batch_writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                // No ping before each batch: a round trip to the connection's thread per batch,
+                // and a broken connection fails the batch's first statement anyway.
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?;
             Backend::Sqlite { pool, batch_writer }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
