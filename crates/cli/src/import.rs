@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Subcommand, ValueEnum};
-use fitforall_core::region::RegionTree;
+use fitforall_core::region::{RegionCode, RegionTree};
 use fitforall_server::import::{self, ImportReport};
-use fitforall_store::{Store, UpsertSummary};
+use fitforall_store::{AuditEntry, Store, UpsertSummary};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::settings::FileSettings;
@@ -111,6 +111,32 @@ fn print_summary(summary: UpsertSummary) {
     println!("imported: {} inserted, {} updated, {} unchanged", summary.inserted, summary.updated, summary.unchanged);
 }
 
+/// Records an import that wrote to the database in the audit log, as `admin create` records its
+/// accounts: the CLI as the actor, the file as the target, what changed as the entry's after.
+/// `region` decides which region administrators see the entry (none: platform administrators only).
+pub(crate) async fn audit_import(store: &Store, action: &str, path: &Path, region: Option<RegionCode>, summary: UpsertSummary) -> anyhow::Result<()> {
+    let after = serde_json::json!({
+        "file": path.display().to_string(),
+        "inserted": summary.inserted,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+    });
+    store
+        .append_audit(&AuditEntry {
+            id: fitforall_server::auth::new_id(),
+            at: Utc::now(),
+            actor: None,
+            actor_label: "cli".into(),
+            action: action.into(),
+            target: format!("file {}", path.display()),
+            region,
+            before_json: None,
+            after_json: Some(after.to_string()),
+        })
+        .await
+        .context("the import was written, but recording it in the audit log failed")
+}
+
 pub(crate) async fn open_store(database: Option<String>, file: &FileSettings) -> anyhow::Result<Store> {
     let url = crate::database_url(database, file);
     let store = Store::connect(&url).await.with_context(|| format!("cannot open the database {}", fitforall_server::startup::redact(&url)))?;
@@ -136,7 +162,9 @@ pub async fn run(kind: ImportKind, file: &FileSettings) -> anyhow::Result<ExitCo
             all.extend(report.rows.iter().cloned());
             all.sort_by_key(|region| (region.level(), region.code));
             let (tree, _) = RegionTree::build(all).context("the imported regions do not fit the hierarchy")?;
-            print_summary(store.upsert_regions(&report.rows, |code| tree.parent(code)).await?);
+            let summary = store.upsert_regions(&report.rows, |code| tree.parent(code)).await?;
+            print_summary(summary);
+            audit_import(&store, "import_regions", &args.file, None, summary).await?;
         }
         ImportKind::Population(args) => {
             let store = open_store(args.database, file).await?;
@@ -145,7 +173,9 @@ pub async fn run(kind: ImportKind, file: &FileSettings) -> anyhow::Result<ExitCo
             if !check_report(&args.file, &report, args.skip_invalid) {
                 return Ok(ExitCode::FAILURE);
             }
-            print_summary(store.upsert_population(&report.rows, Utc::now()).await?);
+            let summary = store.upsert_population(&report.rows, Utc::now()).await?;
+            print_summary(summary);
+            audit_import(&store, "import_population", &args.file, None, summary).await?;
         }
         ImportKind::Venues { args, format } => {
             let store = open_store(args.database, file).await?;
@@ -167,6 +197,7 @@ pub async fn run(kind: ImportKind, file: &FileSettings) -> anyhow::Result<ExitCo
             }
             let (summary, _) = store.upsert_venues(&report.rows, Utc::now()).await?;
             print_summary(summary);
+            audit_import(&store, "import_venues", &args.file, None, summary).await?;
         }
     }
     Ok(ExitCode::SUCCESS)

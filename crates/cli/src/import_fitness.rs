@@ -475,6 +475,7 @@ pub async fn run(args: FitnessResultsArgs, file: &FileSettings) -> anyhow::Resul
     }
     bar.finish_and_clear();
     println!("imported: {} inserted, {} updated, {} unchanged", total.inserted, total.updated, total.unchanged);
+    crate::import::audit_import(&store, "import_fitness_results", path, Some(region), total).await?;
     let written = reader.report;
     println!(
         "{} graded (counted in pass rates), {} incomplete (an item not tested), {} withheld (an item scored 0); incomplete and withheld records are \

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use fitforall_store::testing::TestDatabase;
 
 mod support;
-use support::{fitforall, text, write};
+use support::{audit_entries, fitforall, text, write};
 
 const VENUES_WITH_ERRORS: &str = "\
 id,name,region_code,lat,lng,type,sports_area_m2,sports,opening_hours,free_hours
@@ -66,10 +66,33 @@ fn import_story(database: &TestDatabase) {
     assert!(text(&output).contains("region 3399 does not exist"), "{label}: {}", text(&output));
 }
 
+/// Every import that wrote is in the audit log with the CLI as its actor and what it changed; a
+/// refused file is not.
+async fn imports_are_audited(database: &TestDatabase) {
+    let label = database.label;
+    let store = fitforall_store::Store::connect(&database.url).await.unwrap();
+    let venues = audit_entries(&store, "import_venues").await;
+    assert_eq!(venues.len(), 3, "{label}: the two CSV imports with --skip-invalid and the GeoJSON one: {venues:?}");
+    assert!(venues.iter().all(|entry| entry.actor.is_none() && entry.actor_label == "cli" && entry.region.is_none()), "{label}: {venues:?}");
+    let afters: Vec<&str> = venues.iter().filter_map(|entry| entry.after_json.as_deref()).collect();
+    assert!(afters.iter().any(|after| after.contains("\"inserted\":2") && after.contains("venues.csv")), "{label}: {afters:?}");
+    assert!(afters.iter().any(|after| after.contains("\"unchanged\":2")), "{label}: the import that changed nothing too: {afters:?}");
+    assert!(venues.iter().any(|entry| entry.target.ends_with("venues.geojson")), "{label}: {venues:?}");
+    assert_eq!(audit_entries(&store, "import_population").await.len(), 1, "{label}: not the refused population file");
+    assert_eq!(audit_entries(&store, "import_regions").await.len(), 1, "{label}");
+    store.close().await;
+}
+
 #[tokio::test]
 async fn imports_and_indicators_on_every_backend() {
     for database in TestDatabase::all().await {
-        tokio::task::spawn_blocking(move || import_story(&database)).await.unwrap();
+        let database = tokio::task::spawn_blocking(move || {
+            import_story(&database);
+            database
+        })
+        .await
+        .unwrap();
+        imports_are_audited(&database).await;
     }
 }
 

@@ -11,7 +11,7 @@ use fitforall_store::Store;
 use fitforall_store::testing::TestDatabase;
 
 mod support;
-use support::{fitforall, text, write};
+use support::{audit_entries, fitforall, text, write};
 
 async fn run(database: TestDatabase, args: Vec<String>) -> (TestDatabase, Output) {
     tokio::task::spawn_blocking(move || {
@@ -83,6 +83,13 @@ async fn import_story(database: TestDatabase) {
 
     let (database, output) = run(database, args(&students, &["--skip-invalid"])).await;
     assert!(text(&output).contains("imported: 0 inserted, 0 updated, 3 unchanged"), "{label}: re-import changes nothing: {}", text(&output));
+    // The two imports that wrote (the second changed nothing), not the refused one; in the region of
+    // --region, so that its administrators see them.
+    let audited = audit_entries(&store, "import_fitness_results").await;
+    assert_eq!(audited.len(), 2, "{label}: {audited:?}");
+    assert!(audited.iter().all(|entry| entry.actor_label == "cli" && entry.region == Some(west_lake)), "{label}: {audited:?}");
+    let afters: Vec<&str> = audited.iter().filter_map(|entry| entry.after_json.as_deref()).collect();
+    assert!(afters.iter().any(|after| after.contains("\"inserted\":3")) && afters.iter().any(|after| after.contains("\"unchanged\":3")), "{label}: {afters:?}");
 
     // A corrected file: a1 again unchanged, a2 now complete (updated), a4 new.
     let corrected = write(

@@ -27,3 +27,9 @@ pub fn write(directory: &Path, name: &str, contents: &str) -> String {
     std::fs::write(&path, contents).unwrap();
     path.display().to_string()
 }
+
+/// The audit log's entries with `action`, newest first (at most 50).
+pub async fn audit_entries(store: &fitforall_store::Store, action: &str) -> Vec<fitforall_store::AuditEntry> {
+    let query = fitforall_store::AuditQuery { actor: None, action: Some(action.into()), region: None, from: None, to: None, limit: 50, offset: 0 };
+    store.search_audit(&query).await.unwrap()
+}
