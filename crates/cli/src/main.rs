@@ -99,7 +99,24 @@ fn init_logging(format: Option<&str>) {
     }
 }
 
+/// What a program that stopped reading our output (`fitforall score … | head -1`) gets: `println!`
+/// panics on the broken pipe (Rust ignores SIGPIPE), which would print a panic message and a
+/// backtrace. Exit quietly instead, with the status of a process killed by SIGPIPE (128 + 13), as
+/// command-line tools do; every other panic is reported as before.
+fn exit_quietly_on_broken_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("");
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let file = match settings::read_file_settings(cli.config.as_deref()) {
         Ok(file) => file,

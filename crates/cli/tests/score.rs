@@ -4,7 +4,7 @@
 //! with its file and line.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn fitforall(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fitforall")).args(args).env("FITFORALL_LOG", "warn").output().expect("run fitforall")
@@ -67,6 +67,27 @@ fn scores_good_rows_and_lists_bad_ones() {
     assert!(text(&result).contains("scored 5 rows, 4 rows with errors (5 problems)"), "{}", text(&result));
     assert_eq!(read(&output), MIXED_OUTPUT);
     assert_eq!(read(&directory.path().join("scored.errors.csv")), MIXED_ERRORS);
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    // `fitforall score … | head -0`: the summary goes to a pipe that nobody reads any more.
+    let directory = tempfile::tempdir().unwrap();
+    let input = write(directory.path(), "records.csv", MIXED);
+    let output = directory.path().join("scored.csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fitforall"))
+        .args(["score", "--standard", "cnsphs-2014", &input, "-o", output.to_str().unwrap()])
+        .env("FITFORALL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(result.status.code(), Some(141), "the status of a process ended by SIGPIPE: {stderr}");
+    assert_eq!(read(&output), MIXED_OUTPUT, "the output was complete before the summary was printed");
 }
 
 #[test]
