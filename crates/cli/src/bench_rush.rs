@@ -24,7 +24,6 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,7 +34,7 @@ use fitforall_core::booking::{BookingRulesInput, Refusal, ResourceId, SlotId, Sl
 use fitforall_core::policy::AccountId;
 use fitforall_core::venue::{VenueId, VenueInput};
 use fitforall_server::booking_engine::{BookOutcome, BookingMode};
-use fitforall_store::{BatchRequest, Resource, Store};
+use fitforall_store::{BatchRequest, MAX_BULK_RESIDENTS, MAX_TOKEN_LOOKUP_BATCH, NewResidentWithToken, Resource, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -127,14 +126,6 @@ const DAYS_AHEAD: u32 = 14;
 pub const SLOTS_PER_RESOURCE: usize = SLOTS_PER_DAY * DAYS_AHEAD as usize;
 const VENUE_ID: &str = "rush-venue";
 const VENUE_REGION: &str = "330106";
-/// Parallel writers while creating accounts and using tokens: SQLite has one writer at a time (more
-/// only wait on each other's locks, and may wait past the busy timeout), PostgreSQL many.
-fn setup_workers(store: &Store) -> usize {
-    match store.kind() {
-        fitforall_store::BackendKind::Sqlite => 1,
-        fitforall_store::BackendKind::Postgres => 16,
-    }
-}
 
 /// Cross-field checks clap cannot express.
 pub fn validate(args: &RushArgs) -> anyhow::Result<()> {
@@ -501,44 +492,30 @@ async fn prepare(store: &Store, args: &RushArgs, today: NaiveDate) -> anyhow::Re
         resources.push(resource.id);
     }
 
+    // The residents in transactions of `MAX_BULK_RESIDENTS`: one transaction per resident made the
+    // setup of 20,000 take two minutes.
     let users = args.users as usize;
     let progress = bar(users as u64, "residents and tokens");
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..setup_workers(store) {
-        let (store, next, progress) = (store.clone(), next.clone(), progress.clone());
-        workers.spawn(async move {
-            let mut made = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= users {
-                    break;
-                }
-                let id = AccountId::new(fitforall_server::auth::new_id());
-                let account = fitforall_store::NewAccount {
-                    id,
-                    phone: format!("139{index:08}"),
-                    name: format!("居民 {index}"),
-                    password_hash: String::new(),
-                    home_region: None,
-                };
-                let now = Utc::now();
-                store.create_account(&account, now).await.with_context(|| format!("account {index}"))?;
-                let (token, hash) = fitforall_server::auth::new_token();
-                store.create_api_token(fitforall_server::auth::new_id(), &hash, id, "rush", now).await.with_context(|| format!("token {index}"))?;
-                made.push((index, id, token));
-                progress.inc(1);
-            }
-            anyhow::Ok(made)
-        });
-    }
-    let mut made = Vec::with_capacity(users);
-    while let Some(result) = workers.join_next().await {
-        made.extend(result??);
+    let mut accounts = Vec::with_capacity(users);
+    let mut tokens = Vec::with_capacity(users);
+    let mut residents = Vec::with_capacity(MAX_BULK_RESIDENTS.min(users));
+    for index in 0..users {
+        let id = AccountId::new(fitforall_server::auth::new_id());
+        let (token, hash) = fitforall_server::auth::new_token();
+        let account =
+            fitforall_store::NewAccount {
+                id, phone: format!("139{index:08}"), name: format!("居民 {index}"), password_hash: String::new(), home_region: None
+            };
+        residents.push(NewResidentWithToken { account, token_id: fitforall_server::auth::new_id(), token_hash: hash });
+        accounts.push(id);
+        tokens.push(token);
+        if residents.len() == MAX_BULK_RESIDENTS || index + 1 == users {
+            store.create_residents_with_tokens(&residents, "rush", Utc::now()).await.with_context(|| format!("residents up to {index}"))?;
+            progress.inc(residents.len() as u64);
+            residents.clear();
+        }
     }
     progress.finish_and_clear();
-    made.sort_unstable_by_key(|(index, _, _)| *index);
-    let (accounts, tokens): (Vec<AccountId>, Vec<String>) = made.into_iter().map(|(_, id, token)| (id, token)).unzip();
     if !args.cold_tokens {
         use_tokens(store, &tokens, Utc::now() + chrono::Duration::minutes(TOKEN_USE_AHEAD_MIN)).await?;
     }
@@ -967,20 +944,11 @@ const TOKEN_USE_AHEAD_MIN: i64 = 60;
 /// grid before it opens. Without it, a rush request is also its token's first use, which the
 /// server records (a write) before booking.
 async fn use_tokens(store: &Store, tokens: &[String], at: chrono::DateTime<Utc>) -> anyhow::Result<()> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let hashes: Arc<Vec<String>> = Arc::new(tokens.iter().map(|token| fitforall_server::auth::token_hash(token)).collect());
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..setup_workers(store) {
-        let (store, next, hashes) = (store.clone(), next.clone(), hashes.clone());
-        workers.spawn(async move {
-            while let Some(hash) = hashes.get(next.fetch_add(1, Ordering::Relaxed)) {
-                ensure!(store.api_token(hash, at).await?.is_some(), "a resident's token is unknown");
-            }
-            anyhow::Ok(())
-        });
-    }
-    while let Some(result) = workers.join_next().await {
-        result??;
+    let hashes: Vec<String> = tokens.iter().map(|token| fitforall_server::auth::token_hash(token)).collect();
+    // As the server's token lookups do in a rush: many at once, their uses recorded by one UPDATE.
+    for chunk in hashes.chunks(MAX_TOKEN_LOOKUP_BATCH) {
+        let found = store.api_tokens(chunk, at).await?;
+        ensure!(found.len() == chunk.len(), "{} of the residents' tokens are unknown", chunk.len() - found.len());
     }
     Ok(())
 }

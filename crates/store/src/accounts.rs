@@ -45,6 +45,17 @@ pub const TOKEN_USE_RECORD_INTERVAL_S: i64 = 60;
 /// The most API tokens [`Store::api_tokens`] looks up at once.
 pub const MAX_TOKEN_LOOKUP_BATCH: usize = 256;
 
+/// Most residents `Store::create_residents_with_tokens` writes in one call (one transaction).
+pub const MAX_BULK_RESIDENTS: usize = 2_000;
+
+/// A new account with one API token, for [`Store::create_residents_with_tokens`].
+pub struct NewResidentWithToken {
+    pub account: NewAccount,
+    pub token_id: i64,
+    /// The token's hash, as [`Store::create_api_token`] takes it.
+    pub token_hash: String,
+}
+
 const IDENTITY_TAKEN: &str = "identity number already belongs to another account";
 const LAST_PLATFORM_ADMIN: &str = "the last platform administrator cannot be removed";
 
@@ -381,6 +392,61 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(unique_violation_as("account id already exists"))?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Many accounts with one API token each (named `token_name`) in one transaction: what
+    /// `create_account` and then `create_api_token` write for each, a statement per table per
+    /// `INSERT_CHUNK_ROWS / 10` residents instead of a transaction per row (a benchmark's fixture
+    /// of tens of thousands of residents). At most [`MAX_BULK_RESIDENTS`] per call, else
+    /// `Conflict`; a phone or id already taken is a `Conflict` and writes nothing.
+    pub async fn create_residents_with_tokens(&self, residents: &[NewResidentWithToken], token_name: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        if residents.len() > MAX_BULK_RESIDENTS {
+            return Err(StoreError::Conflict(format!("{} residents at once (at most {MAX_BULK_RESIDENTS})", residents.len())));
+        }
+        if residents.is_empty() {
+            return Ok(());
+        }
+        let throttle = serde_json::to_string(&LoginThrottle::default()).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            // Ten binds per account row: a chunk stays far below both backends' limits.
+            for chunk in residents.chunks(crate::INSERT_CHUNK_ROWS / 10) {
+                let mut phones = sqlx::QueryBuilder::new("INSERT INTO account_phones (phone, account_id) ");
+                phones.push_values(chunk, |mut row, resident| {
+                    row.push_bind(resident.account.phone.as_str()).push_bind(resident.account.id.as_i64());
+                });
+                phones.build().execute(&mut *tx).await.map_err(unique_violation_as(PHONE_TAKEN))?;
+                let mut accounts = sqlx::QueryBuilder::new(
+                    "INSERT INTO accounts (province_code, id, phone, name, password_hash, home_region, throttle, status, created_at, updated_at) ",
+                );
+                accounts.push_values(chunk, |mut row, resident| {
+                    let account = &resident.account;
+                    row.push_bind(province_of(account.home_region))
+                        .push_bind(account.id.as_i64())
+                        .push_bind(account.phone.as_str())
+                        .push_bind(account.name.as_str())
+                        .push_bind(account.password_hash.as_str())
+                        .push_bind(account.home_region.map(RegionCode::full))
+                        .push_bind(throttle.as_str())
+                        .push_bind("active")
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                accounts.build().execute(&mut *tx).await.map_err(unique_violation_as("account id already exists"))?;
+                let mut tokens = sqlx::QueryBuilder::new("INSERT INTO api_tokens (province_code, id, token_hash, account_id, name, created_at) ");
+                tokens.push_values(chunk, |mut row, resident| {
+                    row.push_bind(province_of(resident.account.home_region))
+                        .push_bind(resident.token_id)
+                        .push_bind(resident.token_hash.as_str())
+                        .push_bind(resident.account.id.as_i64())
+                        .push_bind(token_name)
+                        .push_bind(now);
+                });
+                tokens.build().execute(&mut *tx).await.map_err(unique_violation_as("API token already exists"))?;
+            }
             tx.commit().await?;
         });
         Ok(())

@@ -9,8 +9,8 @@ use fitforall_core::throttle::{FailureOutcome, Locked, LoginThrottle, ThrottlePo
 use fitforall_core::venue::VenueId;
 use fitforall_store::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
 use fitforall_store::{
-    AccountStatus, AuditEntry, AuditQuery, IdentityRecord, MAX_TOKEN_LOOKUP_BATCH, NewAccount, OutboxMessage, RoleGrantRecord, SessionInfo, Store, StoreError,
-    TokenHolder,
+    AccountStatus, AuditEntry, AuditQuery, IdentityRecord, MAX_BULK_RESIDENTS, MAX_TOKEN_LOOKUP_BATCH, NewAccount, NewResidentWithToken, OutboxMessage,
+    RoleGrantRecord, SessionInfo, Store, StoreError, TokenHolder,
 };
 
 fn code(text: &str) -> RegionCode {
@@ -603,6 +603,49 @@ async fn accounts_claims_and_deletion_on_every_backend() {
 async fn roles_on_every_backend() {
     for database in databases().await {
         roles_story(&database).await;
+    }
+}
+
+/// `create_residents_with_tokens`: what `create_account` then `create_api_token` make, many at once,
+/// all or nothing.
+async fn residents_in_bulk_story(database: &TestDatabase) {
+    let label = database.label;
+    let store = connect(database).await;
+    let resident = |id: i64, phone: &str, token: &str| NewResidentWithToken {
+        account: new_account(id, phone, Some("330106")),
+        token_id: id + 1_000,
+        token_hash: hash(token),
+    };
+    // More than one statement's chunk, so that the chunks are tested too.
+    let residents: Vec<NewResidentWithToken> = (0..120).map(|i| resident(500 + i, &format!("1390000{i:04}"), &format!("bulk{i}"))).collect();
+    store.create_residents_with_tokens(&residents, "rush", t0()).await.unwrap();
+    for i in [0, 57, 119] {
+        let account = store.account_by_phone(&format!("1390000{i:04}")).await.unwrap();
+        assert_eq!(
+            (account.id, account.name.as_str(), account.home_region),
+            (AccountId::new(500 + i), format!("居民{}", 500 + i).as_str(), Some(code("330106"))),
+            "{label}"
+        );
+        let holder = store.api_token(&hash(&format!("bulk{i}")), t0()).await.unwrap().unwrap();
+        assert_eq!((holder.account, holder.token_id, holder.roles.len()), (AccountId::new(500 + i), 1_500 + i, 0), "{label}");
+        assert_eq!(store.list_api_tokens(account.id).await.unwrap()[0].name, "rush", "{label}");
+    }
+    // A phone already taken: a conflict, and nothing of the call is written.
+    let clash = vec![resident(900, "13900009999", "new900"), resident(901, "13900000005", "new901")];
+    assert!(is_conflict(&store.create_residents_with_tokens(&clash, "rush", t0()).await, "phone already registered"), "{label}");
+    assert!(is_not_found(&store.account_by_phone("13900009999").await), "{label}: the first of the call was not kept");
+    assert_eq!(store.api_token(&hash("new900"), t0()).await.unwrap(), None, "{label}");
+    store.create_residents_with_tokens(&[], "rush", t0()).await.unwrap();
+    let too_many: Vec<NewResidentWithToken> =
+        (0..=MAX_BULK_RESIDENTS as i64).map(|i| resident(10_000 + i, &format!("137{i:08}"), &format!("many{i}"))).collect();
+    assert!(matches!(store.create_residents_with_tokens(&too_many, "rush", t0()).await, Err(StoreError::Conflict(_))), "{label}: at most {MAX_BULK_RESIDENTS}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn residents_in_bulk_on_every_backend() {
+    for database in databases().await {
+        residents_in_bulk_story(&database).await;
     }
 }
 
