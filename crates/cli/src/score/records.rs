@@ -115,7 +115,7 @@ impl<'c, 's> ChunkRecords<'c, 's> {
             if quotes {
                 let first_line = self.line;
                 let RecordScratch { line_fields, line_ends, .. } = &mut *self.scratch;
-                let Some(canonical) = split_quoted_line(body, line_fields, line_ends) else { return Some(self.next_quoted_record()) };
+                let Some(canonical) = split_quoted_line(body, carriage_returns, line_fields, line_ends) else { return Some(self.next_quoted_record()) };
                 self.at += line_length;
                 self.line += u64::from(line_length != body.len());
                 let verbatim = canonical.then_some(body);
@@ -259,11 +259,12 @@ const fn comma_counts() -> [u8; 256] {
 /// byte to a closing quote followed by ',' or the line's end: what csv_core reads from it, into
 /// `fields` (one after another) and `ends`. `None` for any other line (csv_core reads those). The
 /// answer is whether the line is its fields written again (`ChunkRecord::verbatim`): every quoted
-/// field needs its quotes and no '\r' is anywhere (an unquoted '\r' would need quotes when written).
-fn split_quoted_line(body: &[u8], fields: &mut Vec<u8>, ends: &mut Vec<usize>) -> Option<bool> {
+/// field needs its quotes and no '\r' is anywhere (an unquoted '\r' would need quotes when written;
+/// `carriage_returns` says whether the line has one, as `split_plain_line` found).
+fn split_quoted_line(body: &[u8], carriage_returns: bool, fields: &mut Vec<u8>, ends: &mut Vec<usize>) -> Option<bool> {
     fields.clear();
     ends.clear();
-    let mut canonical = memchr(b'\r', body).is_none();
+    let mut canonical = !carriage_returns;
     let mut at = 0;
     loop {
         if body.get(at) == Some(&b'"') {
@@ -412,19 +413,14 @@ mod tests {
         check_verbatim("\"a,b\"\r\n", None);
     }
 
-    /// A record's fields written again as `score` writes them when a record is not verbatim: each
-    /// quoted only when it must be, the '\r' of a CRLF dropped from the last.
+    /// A record's fields written again by `score`'s own field-by-field path (what it writes when a
+    /// record is not verbatim).
     fn written_again(record: &ChunkRecord) -> Vec<u8> {
-        let mut written = Vec::new();
-        for index in 0..record.field_count() {
-            if index > 0 {
-                written.push(b',');
-            }
-            let field = record.field(index);
-            let field = if index + 1 == record.field_count() { field.strip_suffix(b"\r").unwrap_or(field) } else { field };
-            crate::score::write_field(&mut written, field);
-        }
-        written
+        let mut out = crate::score::OutputBuffer::default();
+        let mut writer = out.row(2 * record.raw.len() + 3 * record.field_count());
+        crate::score::write_input_part(&mut writer, record, None, record.field_count());
+        writer.finish();
+        out.written().to_vec()
     }
 
     #[test]
