@@ -210,9 +210,13 @@ enum Pending {
 async fn decide_once(store: &Store, requests: &[BatchRequest]) -> Result<Vec<BookOutcome>, StoreError> {
     let now = local_now();
     let now_utc = Utc::now();
-    let mut pending: Vec<Pending> = Vec::with_capacity(requests.len());
-    let inserted = store
-        .book_batch(requests, now, now_utc, |state: &mut BatchState| {
+    // The decision runs where the store runs the transaction (on SQLite, its writer's thread): it owns
+    // its copy of the requests and hands back each request's pending answer beside the bookings.
+    let owned: Vec<BatchRequest> = requests.to_vec();
+    let (inserted, pending) = store
+        .book_batch(requests, now, now_utc, move |state: &mut BatchState| {
+            let requests = owned.as_slice();
+            let mut pending: Vec<Pending> = Vec::with_capacity(requests.len());
             let mut made: Vec<NewBooking> = Vec::new();
             let mut first_with_key: HashMap<(AccountId, &str), usize> = HashMap::new();
             for (index, request) in requests.iter().enumerate() {
@@ -257,7 +261,7 @@ async fn decide_once(store: &Store, requests: &[BatchRequest]) -> Result<Vec<Boo
                     }
                 }
             }
-            made
+            (made, pending)
         })
         .await?;
     let by_id: HashMap<i64, Booking> = inserted.into_iter().map(|booking| (booking.id, booking)).collect();

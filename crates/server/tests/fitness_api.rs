@@ -274,8 +274,8 @@ async fn story(database: &TestDatabase) {
         let made = app
             .state
             .store()
-            .book_batch(&[request], fitforall_server::api::venues::local_now(), Utc::now(), |_: &mut fitforall_store::BatchState| {
-                vec![fitforall_store::NewBooking {
+            .book_batch(&[request], fitforall_server::api::venues::local_now(), Utc::now(), move |_: &mut fitforall_store::BatchState| {
+                let made = vec![fitforall_store::NewBooking {
                     id: fitforall_server::auth::new_id(),
                     slot,
                     account: resident_id,
@@ -286,10 +286,12 @@ async fn story(database: &TestDatabase) {
                     expires_at: None,
                     idempotency_key: format!("appointment-{resource}"),
                     request_hash: "hash".into(),
-                }]
+                }];
+                (made, ())
             })
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         booked.extend(made);
     }
     assert_eq!(booked.len(), 2, "{label}");

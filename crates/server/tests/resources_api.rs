@@ -230,8 +230,8 @@ async fn story(database: &TestDatabase) {
     let made = app
         .state
         .store()
-        .book_batch(&requests, now, Utc::now(), |_: &mut BatchState| {
-            vec![NewBooking {
+        .book_batch(&requests, now, Utc::now(), move |_: &mut BatchState| {
+            let made = vec![NewBooking {
                 id: fitforall_server::auth::new_id(),
                 slot: booked_slot,
                 account: resident,
@@ -242,10 +242,12 @@ async fn story(database: &TestDatabase) {
                 expires_at: None,
                 idempotency_key: "resources-test".into(),
                 request_hash: "hash".into(),
-            }]
+            }];
+            (made, ())
         })
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(made.len(), 1, "{label}");
     let closure = json!({"from": format!("{day_after}T08:00"), "to": format!("{day_after}T10:00"), "reason": "暴雨", "urgent": true});
     let (status, reply) = app.call(Method::POST, "/api/v1/resources/court-1/closures", admin, Some(closure)).await;

@@ -18,6 +18,8 @@ use fitforall_core::venue::VenueId;
 
 use crate::{Backend, BackendKind, INSERT_CHUNK_ROWS, Store, StoreError, StoreResult};
 
+mod sqlite_batch;
+
 /// The text form of local times in the booking tables.
 pub const LOCAL_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 /// Most requests one batch may carry (bound parameters and transaction length stay small).
@@ -537,245 +539,34 @@ impl Store {
     /// bookings already made with its idempotency keys, calls `decide`, and writes the bookings it
     /// returns, adding their places to the slots with a guarded update. Nothing is written when any
     /// step fails (a slot would go over capacity: `Conflict`; a key raced in by another process:
-    /// `Conflict`). `now` is local time (decisions), `now_utc` the records' timestamps.
-    pub async fn book_batch(
+    /// `Conflict`). `now` is local time (decisions), `now_utc` the records' timestamps. Returns the
+    /// bookings written and what `decide` returned beside them.
+    ///
+    /// On SQLite the whole transaction, `decide` included, runs on the batch writer's thread (see
+    /// `sqlite_writer`); hence `Send + 'static`.
+    pub async fn book_batch<D: Send + 'static>(
         &self,
         requests: &[BatchRequest],
         now: NaiveDateTime,
         now_utc: DateTime<Utc>,
-        decide: impl FnOnce(&mut BatchState) -> Vec<NewBooking>,
-    ) -> StoreResult<Vec<Booking>> {
-        if requests.is_empty() {
-            return Ok(Vec::new());
-        }
+        decide: impl FnOnce(&mut BatchState) -> (Vec<NewBooking>, D) + Send + 'static,
+    ) -> StoreResult<(Vec<Booking>, D)> {
         if requests.len() > MAX_BATCH_REQUESTS {
             return Err(StoreError::Conflict(format!("a batch has at most {MAX_BATCH_REQUESTS} requests")));
         }
-        let slot_ids: BTreeSet<i64> = requests.iter().map(|request| request.slot.as_i64()).collect();
-        let accounts: BTreeSet<i64> = requests.iter().map(|request| request.account.as_i64()).collect();
-        let lock = if self.kind() == BackendKind::Postgres { " FOR UPDATE" } else { "" };
-        let defaults = BookingRules::default();
-        let lookback = now - Duration::days(no_show_lookback_days(&defaults));
+        if requests.is_empty() {
+            let (_, beside) = decide(&mut BatchState::default());
+            return Ok((Vec::new(), beside));
+        }
         // The bookings are answered from memory: stored timestamps keep microseconds on both backends.
         let now_utc = now_utc.trunc_subsecs(6);
-        let inserted: Vec<Booking> = dispatch_batch_writer!(self, |pool, begin| {
-            let mut tx = pool.begin_with(begin).await?;
-            expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
-
-            // The batch's slots as one row (a JSON array of rows), however many there are: on SQLite
-            // every row of a result is handed from the connection's thread to the async side on its
-            // own, and a rush's batches read hundreds of slots each.
-            let (aggregate, array) = match self.kind() {
-                BackendKind::Postgres => ("json_agg", "json_build_array"),
-                BackendKind::Sqlite => ("json_group_array", "json_array"),
-            };
-            let mut select = sqlx::QueryBuilder::new(format!(
-                "SELECT CAST({aggregate}({array}({SLOT_COLUMNS})) AS TEXT) FROM (SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ("
-            ));
-            push_id_list!(select, slot_ids.iter().copied());
-            select.push(") ORDER BY id").push(lock).push(") AS batch_slots");
-            let slots_json: Option<String> = select.build_query_scalar().fetch_one(&mut *tx).await?;
-            let mut slot_rows: Vec<SlotRow> = match slots_json {
-                Some(json) => serde_json::from_str(&json).map_err(|error| StoreError::Corrupt(format!("the batch's slots: {error}")))?,
-                None => Vec::new(),
-            };
-            slot_rows.sort_unstable_by_key(|row| row.0);
-            let slots: Vec<Slot> = slot_rows.into_iter().map(slot_from_row).collect::<StoreResult<_>>()?;
-
-            // The rules of the slots' resources, once per resource (a batch holds few).
-            let resource_ids: BTreeSet<&str> = slots.iter().map(|slot| slot.resource.as_str()).collect();
-            let mut resource_rows: Vec<(String, String, bool)> = Vec::new();
-            if !resource_ids.is_empty() {
-                let mut select = sqlx::QueryBuilder::new("SELECT id, booking_rules, real_name FROM resources WHERE id IN (");
-                let resource_ids: Vec<&str> = resource_ids.iter().copied().collect();
-                let mut list = select.separated(", ");
-                for id in padded(&resource_ids) {
-                    list.push_bind(id.to_string());
-                }
-                select.push(")");
-                resource_rows = select.build_query_as().fetch_all(&mut *tx).await?;
+        match &self.backend {
+            Backend::Sqlite { batch_writer, .. } => {
+                let requests = requests.to_vec();
+                batch_writer.run(move |connection| sqlite_batch::book_batch(connection, &requests, now, now_utc, decide)).await
             }
-            let mut resource_rules: HashMap<String, (BookingRules, bool)> = HashMap::with_capacity(resource_rows.len());
-            for (id, json, real_name) in resource_rows {
-                let rules = parse_booking_rules(&ResourceId::parse(&id).map_err(|error| StoreError::Corrupt(format!("resource id {id:?}: {error}")))?, &json)?;
-                resource_rules.insert(id, (rules, real_name));
-            }
-
-            // The people: on PostgreSQL their rows are locked, so that their quotas are counted under
-            // a lock by one process at a time; SQLite's writer is alone anyway. Whether they recorded
-            // their identity number matters only for real-name (实名制) slots.
-            let any_real_name = resource_rules.values().any(|(_, real_name)| *real_name);
-            let mut verified_accounts = HashSet::new();
-            if !lock.is_empty() || any_real_name {
-                let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id, id_number_hash IS NOT NULL FROM accounts WHERE id IN (");
-                push_id_list!(lock_accounts, accounts.iter().copied());
-                lock_accounts.push(") ORDER BY id").push(lock);
-                let identities: Vec<(i64, bool)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
-                verified_accounts = identities.into_iter().filter(|(_, verified)| *verified).map(|(id, _)| AccountId::new(id)).collect();
-            }
-
-            let mut state = BatchState { verified_accounts, ..BatchState::default() };
-            let mut first_date: Option<NaiveDate> = None;
-            let mut last_date: Option<NaiveDate> = None;
-            for slot in slots {
-                let Some((rules, real_name)) = resource_rules.get(slot.resource.as_str()) else {
-                    return Err(StoreError::Corrupt(format!("slot {} belongs to resource {}, which does not exist", slot.id, slot.resource)));
-                };
-                let date = slot.start.date();
-                first_date = Some(first_date.map_or(date, |first| first.min(date)));
-                last_date = Some(last_date.map_or(date, |last| last.max(date)));
-                state.rules.insert(slot.id, rules.clone());
-                state.resources.insert(slot.id, slot.resource.clone());
-                state.provinces.insert(slot.id, slot.province.clone());
-                if *real_name {
-                    state.real_name_slots.insert(slot.id);
-                }
-                state.ledger.insert_slot(SlotState {
-                    id: slot.id,
-                    venue: slot.venue,
-                    start: slot.start,
-                    end: slot.end,
-                    capacity: slot.capacity,
-                    taken: slot.taken,
-                    price_fen: slot.price_fen,
-                    reduced_price_fen: slot.reduced_price_fen,
-                });
-            }
-
-            // One read of the batch's people's bookings gives their quota counts (active bookings in
-            // the whole ISO weeks around the batch's dates), the batch's slots they already hold, and
-            // their recent no-shows (bans). It walks `bookings_account_date`.
-            let mut persons: HashMap<AccountId, PersonState> = accounts.iter().map(|id| (AccountId::new(*id), PersonState::default())).collect();
-            let today = now.date();
-            let quota_from = first_date.map(|first| first - Duration::days(7));
-            let quota_to = last_date.map(|last| last + Duration::days(7));
-            let read_from = quota_from.map_or(lookback.date(), |from| from.min(lookback.date()));
-            let read_to = quota_to.map_or(today, |to| to.max(today));
-            let mut history = sqlx::QueryBuilder::new(
-                "SELECT account_id, venue_id, slot_date, slot_id, slot_start, status FROM bookings WHERE status IN ('held', 'confirmed', 'checked_in', 'no_show') AND slot_date >= ",
-            );
-            history.push_bind(read_from.to_string()).push(" AND slot_date <= ").push_bind(read_to.to_string()).push(" AND account_id IN (");
-            push_id_list!(history, accounts.iter().copied());
-            history.push(")");
-            let rows: Vec<(i64, String, String, i64, String, String)> = history.build_query_as().fetch_all(&mut *tx).await?;
-            let mut no_show_starts: HashMap<AccountId, Vec<NaiveDateTime>> = HashMap::new();
-            for (account, venue, date, slot, start, status) in rows {
-                let account = AccountId::new(account);
-                if status == BookingStatus::NoShow.as_str() {
-                    let start = parse_local(&start)?;
-                    if start >= lookback {
-                        no_show_starts.entry(account).or_default().push(start);
-                    }
-                    continue;
-                }
-                let slot = SlotId::new(slot);
-                let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("slot date {date:?}")))?;
-                let person = persons.entry(account).or_default();
-                if state.ledger.slot(slot).is_some() {
-                    person.held_slots.insert(slot);
-                }
-                if quota_from.is_some_and(|from| date >= from) && quota_to.is_some_and(|to| date <= to) {
-                    let venue = VenueId::parse(&venue).map_err(|error| StoreError::Corrupt(format!("booking venue: {error}")))?;
-                    person.count(&venue, date);
-                }
-            }
-            for (account, starts) in no_show_starts {
-                persons.entry(account).or_default().banned_until = banned_until(&starts, &defaults, now);
-            }
-            for (account, person) in persons {
-                state.ledger.insert_person(account, person);
-            }
-
-            let mut existing = sqlx::QueryBuilder::new(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE "));
-            let mut alternatives = existing.separated(" OR ");
-            for request in padded(requests) {
-                alternatives.push("(account_id = ");
-                alternatives.push_bind_unseparated(request.account.as_i64());
-                alternatives.push_unseparated(" AND idempotency_key = ");
-                alternatives.push_bind_unseparated(request.idempotency_key.clone());
-                alternatives.push_unseparated(")");
-            }
-            let rows: Vec<BookingRow> = existing.build_query_as().fetch_all(&mut *tx).await?;
-            for row in rows {
-                let booking = booking_from_row(row)?;
-                state.existing.insert((booking.account, booking.idempotency_key.clone()), booking);
-            }
-
-            let decided = decide(&mut state);
-            let mut added: BTreeMap<i64, i64> = BTreeMap::new();
-            let mut inserted: Vec<Booking> = Vec::with_capacity(decided.len());
-            for booking in &decided {
-                let Some(slot) = state.ledger.slot(booking.slot) else {
-                    return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
-                };
-                let Some(resource) = state.resources.get(&booking.slot) else {
-                    return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
-                };
-                inserted.push(Booking {
-                    id: booking.id,
-                    province: slot_province(&state, booking.slot),
-                    slot: booking.slot,
-                    resource: resource.clone(),
-                    venue: slot.venue.clone(),
-                    account: booking.account,
-                    slot_start: slot.start,
-                    places: booking.places,
-                    status: booking.status,
-                    total_fen: booking.total_fen,
-                    reduced: booking.reduced,
-                    expires_at: booking.expires_at,
-                    idempotency_key: booking.idempotency_key.clone(),
-                    request_hash: booking.request_hash.clone(),
-                    created_at: now_utc,
-                    updated_at: now_utc,
-                });
-                if booking.status.holds_place() {
-                    *added.entry(booking.slot.as_i64()).or_insert(0) += i64::from(booking.places);
-                }
-            }
-            for chunk in inserted.chunks(INSERT_CHUNK_ROWS / 2) {
-                // Padded with rows of NULLs, which the WHERE drops (see `statement_list_len`).
-                let rows: Vec<Option<&Booking>> = chunk.iter().map(Some).chain(std::iter::repeat(None)).take(statement_list_len(chunk.len())).collect();
-                let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO bookings ({BOOKING_COLUMNS}, slot_date) SELECT * FROM ("));
-                insert.push_values(rows, |mut row, booking| {
-                    row.push_bind(booking.map(|booking| booking.id))
-                        .push_bind(booking.map(|booking| booking.province.clone()))
-                        .push_bind(booking.map(|booking| booking.slot.as_i64()))
-                        .push_bind(booking.map(|booking| booking.resource.as_str().to_string()))
-                        .push_bind(booking.map(|booking| booking.venue.as_str().to_string()))
-                        .push_bind(booking.map(|booking| booking.account.as_i64()))
-                        .push_bind(booking.map(|booking| local_text(booking.slot_start)))
-                        .push_bind(booking.map(|booking| i32::try_from(booking.places).unwrap_or(i32::MAX)))
-                        .push_bind(booking.map(|booking| booking.status.as_str()))
-                        .push_bind(booking.map(|booking| booking.total_fen))
-                        .push_bind(booking.map(|booking| booking.reduced))
-                        .push_bind(booking.and_then(|booking| booking.expires_at.map(local_text)))
-                        .push_bind(booking.map(|booking| booking.idempotency_key.clone()))
-                        .push_bind(booking.map(|booking| booking.request_hash.clone()))
-                        .push_bind(booking.map(|booking| booking.created_at))
-                        .push_bind(booking.map(|booking| booking.updated_at))
-                        .push_bind(booking.map(|booking| booking.slot_start.date().to_string()));
-                });
-                insert.push(") AS v WHERE v.column1 IS NOT NULL");
-                insert.build().execute(&mut *tx).await.map_err(|error| match &error {
-                    sqlx::Error::Database(database) if database.is_unique_violation() => {
-                        StoreError::Conflict("an idempotency key of the batch was used at the same moment by another request".into())
-                    }
-                    _ => StoreError::Database(error),
-                })?;
-            }
-            let wanted = added.len() as u64;
-            let updated = change_taken_in!(tx, added, true);
-            if updated != wanted {
-                return Err(StoreError::Conflict(format!(
-                    "{} of the batch's slots would go over capacity; nothing of the batch was written",
-                    wanted - updated
-                )));
-            }
-            tx.commit().await?;
-            inserted
-        });
-        Ok(inserted)
+            Backend::Postgres(pool) => book_batch_on_postgres(pool, requests, now, now_utc, decide).await,
+        }
     }
 
     pub async fn booking(&self, id: i64) -> StoreResult<Booking> {
@@ -911,6 +702,281 @@ impl Store {
         });
         Ok(rows.into_iter().map(|(id, capacity, taken, held)| (SlotId::new(id), capacity.max(0) as u32, taken.max(0) as u32, held)).collect())
     }
+}
+
+/// `Store::book_batch` on PostgreSQL: the slots and the people's account rows are locked (`FOR
+/// UPDATE`, in id order), so that several processes can decide batches at once.
+async fn book_batch_on_postgres<D>(
+    pool: &sqlx::PgPool,
+    requests: &[BatchRequest],
+    now: NaiveDateTime,
+    now_utc: DateTime<Utc>,
+    decide: impl FnOnce(&mut BatchState) -> (Vec<NewBooking>, D),
+) -> StoreResult<(Vec<Booking>, D)> {
+    let slot_ids: BTreeSet<i64> = requests.iter().map(|request| request.slot.as_i64()).collect();
+    let accounts: BTreeSet<i64> = requests.iter().map(|request| request.account.as_i64()).collect();
+    let defaults = BookingRules::default();
+    let lookback = now - Duration::days(no_show_lookback_days(&defaults));
+    let mut tx = pool.begin().await?;
+    expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
+
+    // The batch's slots as one row (a JSON array of rows), however many there are.
+    let mut select = sqlx::QueryBuilder::new(format!(
+        "SELECT CAST(json_agg(json_build_array({SLOT_COLUMNS})) AS TEXT) FROM (SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ("
+    ));
+    push_id_list!(select, slot_ids.iter().copied());
+    select.push(") ORDER BY id FOR UPDATE) AS batch_slots");
+    let slots_json: Option<String> = select.build_query_scalar().fetch_one(&mut *tx).await?;
+    let mut slot_rows: Vec<SlotRow> = match slots_json {
+        Some(json) => serde_json::from_str(&json).map_err(|error| StoreError::Corrupt(format!("the batch's slots: {error}")))?,
+        None => Vec::new(),
+    };
+    slot_rows.sort_unstable_by_key(|row| row.0);
+    let slots: Vec<Slot> = slot_rows.into_iter().map(slot_from_row).collect::<StoreResult<_>>()?;
+
+    // The rules of the slots' resources, once per resource (a batch holds few).
+    let resource_ids: BTreeSet<&str> = slots.iter().map(|slot| slot.resource.as_str()).collect();
+    let mut resource_rows: Vec<(String, String, bool)> = Vec::new();
+    if !resource_ids.is_empty() {
+        let mut select = sqlx::QueryBuilder::new("SELECT id, booking_rules, real_name FROM resources WHERE id IN (");
+        let resource_ids: Vec<&str> = resource_ids.iter().copied().collect();
+        let mut list = select.separated(", ");
+        for id in padded(&resource_ids) {
+            list.push_bind(id.to_string());
+        }
+        select.push(")");
+        resource_rows = select.build_query_as().fetch_all(&mut *tx).await?;
+    }
+    let resource_rules = resource_rules_of_rows(resource_rows)?;
+
+    // The people's rows are locked, so that their quotas are counted under a lock by one process at
+    // a time. Whether they recorded their identity number matters only for real-name (实名制) slots.
+    let mut lock_accounts = sqlx::QueryBuilder::new("SELECT id, id_number_hash IS NOT NULL FROM accounts WHERE id IN (");
+    push_id_list!(lock_accounts, accounts.iter().copied());
+    lock_accounts.push(") ORDER BY id FOR UPDATE");
+    let identities: Vec<(i64, bool)> = lock_accounts.build_query_as().fetch_all(&mut *tx).await?;
+    let verified_accounts = identities.into_iter().filter(|(_, verified)| *verified).map(|(id, _)| AccountId::new(id)).collect();
+    let mut state = batch_state_of_slots(slots, &resource_rules, verified_accounts)?;
+
+    // One read of the batch's people's bookings (see `BatchDates`). It walks `bookings_account_date`.
+    let dates = BatchDates::of(&state.ledger, now, lookback);
+    let mut history = sqlx::QueryBuilder::new(format!("SELECT {HISTORY_COLUMNS} FROM bookings WHERE status IN {HISTORY_STATUSES} AND slot_date >= "));
+    history.push_bind(dates.read_from.to_string()).push(" AND slot_date <= ").push_bind(dates.read_to.to_string()).push(" AND account_id IN (");
+    push_id_list!(history, accounts.iter().copied());
+    history.push(")");
+    let history_rows: Vec<HistoryRow> = history.build_query_as().fetch_all(&mut *tx).await?;
+    for (account, person) in persons_of_history(history_rows, &accounts, &state.ledger, &dates, &defaults, now)? {
+        state.ledger.insert_person(account, person);
+    }
+
+    let mut existing = sqlx::QueryBuilder::new(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE "));
+    let mut alternatives = existing.separated(" OR ");
+    for request in padded(requests) {
+        alternatives.push("(account_id = ");
+        alternatives.push_bind_unseparated(request.account.as_i64());
+        alternatives.push_unseparated(" AND idempotency_key = ");
+        alternatives.push_bind_unseparated(request.idempotency_key.as_str());
+        alternatives.push_unseparated(")");
+    }
+    let rows: Vec<BookingRow> = existing.build_query_as().fetch_all(&mut *tx).await?;
+    for row in rows {
+        let booking = booking_from_row(row)?;
+        state.existing.insert((booking.account, booking.idempotency_key.clone()), booking);
+    }
+
+    let (decided, beside) = decide(&mut state);
+    let (inserted, added) = bookings_to_insert(&state, &decided, now_utc)?;
+    for chunk in inserted.chunks(INSERT_CHUNK_ROWS / 2) {
+        // What every booking of a slot shares (province, resource, venue, start, date) comes from the
+        // slot's row, locked above, and the timestamps are bound once: a row binds ten values instead
+        // of seventeen. Padded with rows of NULLs, which join no slot (see `statement_list_len`).
+        let rows: Vec<Option<&Booking>> = chunk.iter().map(Some).chain(std::iter::repeat(None)).take(statement_list_len(chunk.len())).collect();
+        let mut insert = sqlx::QueryBuilder::new(format!(
+            "INSERT INTO bookings ({BOOKING_COLUMNS}, slot_date) SELECT v.column1, s.province_code, v.column2, s.resource_id, s.venue_id, v.column3, \
+             s.starts_at, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, v.column10, "
+        ));
+        insert.push_bind(now_utc).push(", ").push_bind(now_utc).push(", substr(s.starts_at, 1, 10) FROM (");
+        insert.push_values(rows, |mut row, booking| {
+            row.push_bind(booking.map(|booking| booking.id))
+                .push_bind(booking.map(|booking| booking.slot.as_i64()))
+                .push_bind(booking.map(|booking| booking.account.as_i64()))
+                .push_bind(booking.map(|booking| i32::try_from(booking.places).unwrap_or(i32::MAX)))
+                .push_bind(booking.map(|booking| booking.status.as_str()))
+                .push_bind(booking.map(|booking| booking.total_fen))
+                .push_bind(booking.map(|booking| booking.reduced))
+                .push_bind(booking.and_then(|booking| booking.expires_at.map(local_text)))
+                .push_bind(booking.map(|booking| booking.idempotency_key.as_str()))
+                .push_bind(booking.map(|booking| booking.request_hash.as_str()));
+        });
+        insert.push(") AS v JOIN slots s ON s.id = v.column2");
+        let written = insert.build().execute(&mut *tx).await.map_err(|error| match &error {
+            sqlx::Error::Database(database) if database.is_unique_violation() => key_raced_in(),
+            _ => StoreError::Database(error),
+        })?;
+        // Each booking joined exactly its one slot (slot ids are unique).
+        if written.rows_affected() != chunk.len() as u64 {
+            return Err(StoreError::Corrupt(format!("a batch wrote {} bookings for {} decided", written.rows_affected(), chunk.len())));
+        }
+    }
+    let wanted = added.len() as u64;
+    let updated = change_taken_in!(tx, added, true);
+    if updated != wanted {
+        return Err(over_capacity(wanted - updated));
+    }
+    tx.commit().await?;
+    Ok((inserted, beside))
+}
+
+/// `Conflict`: a unique idempotency key of the batch was written by another process first.
+fn key_raced_in() -> StoreError {
+    StoreError::Conflict("an idempotency key of the batch was used at the same moment by another request".into())
+}
+
+/// `Conflict`: the guarded update of `slots.taken` refused `slots` of the batch's slots.
+fn over_capacity(slots: u64) -> StoreError {
+    StoreError::Conflict(format!("{slots} of the batch's slots would go over capacity; nothing of the batch was written"))
+}
+
+/// The columns of a batch's people's bookings ([`HistoryRow`]) and the statuses read.
+const HISTORY_COLUMNS: &str = "account_id, venue_id, slot_date, slot_id, slot_start, status";
+const HISTORY_STATUSES: &str = "('held', 'confirmed', 'checked_in', 'no_show')";
+type HistoryRow = (i64, String, String, i64, String, String);
+
+/// The dates a batch reads its people's bookings over: active bookings in the whole ISO weeks around
+/// the batch's slots' dates count against quotas (`quota_from..=quota_to`); no-shows since
+/// `lookback` ban. `read_from..=read_to` covers both.
+struct BatchDates {
+    quota: Option<(NaiveDate, NaiveDate)>,
+    lookback: NaiveDateTime,
+    read_from: NaiveDate,
+    read_to: NaiveDate,
+}
+
+impl BatchDates {
+    fn of(ledger: &Ledger, now: NaiveDateTime, lookback: NaiveDateTime) -> BatchDates {
+        let first = ledger.slots().map(|slot| slot.start.date()).min();
+        let last = ledger.slots().map(|slot| slot.start.date()).max();
+        let quota = first.zip(last).map(|(first, last)| (first - Duration::days(7), last + Duration::days(7)));
+        let read_from = quota.map_or(lookback.date(), |(from, _)| from.min(lookback.date()));
+        let read_to = quota.map_or(now.date(), |(_, to)| to.max(now.date()));
+        BatchDates { quota, lookback, read_from, read_to }
+    }
+}
+
+/// The resources' rules by id, from rows of `id, booking_rules, real_name`.
+fn resource_rules_of_rows(rows: Vec<(String, String, bool)>) -> StoreResult<HashMap<String, (BookingRules, bool)>> {
+    let mut rules_by_id = HashMap::with_capacity(rows.len());
+    for (id, json, real_name) in rows {
+        let rules = parse_booking_rules(&ResourceId::parse(&id).map_err(|error| StoreError::Corrupt(format!("resource id {id:?}: {error}")))?, &json)?;
+        rules_by_id.insert(id, (rules, real_name));
+    }
+    Ok(rules_by_id)
+}
+
+/// The batch's state with its slots (and their resources' rules) in the ledger; the people and the
+/// existing bookings come next.
+fn batch_state_of_slots(
+    slots: Vec<Slot>,
+    resource_rules: &HashMap<String, (BookingRules, bool)>,
+    verified_accounts: HashSet<AccountId>,
+) -> StoreResult<BatchState> {
+    let mut state = BatchState { verified_accounts, ..BatchState::default() };
+    for slot in slots {
+        let Some((rules, real_name)) = resource_rules.get(slot.resource.as_str()) else {
+            return Err(StoreError::Corrupt(format!("slot {} belongs to resource {}, which does not exist", slot.id, slot.resource)));
+        };
+        state.rules.insert(slot.id, rules.clone());
+        state.resources.insert(slot.id, slot.resource.clone());
+        state.provinces.insert(slot.id, slot.province.clone());
+        if *real_name {
+            state.real_name_slots.insert(slot.id);
+        }
+        state.ledger.insert_slot(SlotState {
+            id: slot.id,
+            venue: slot.venue,
+            start: slot.start,
+            end: slot.end,
+            capacity: slot.capacity,
+            taken: slot.taken,
+            price_fen: slot.price_fen,
+            reduced_price_fen: slot.reduced_price_fen,
+        });
+    }
+    Ok(state)
+}
+
+/// The batch's people from their bookings ([`HistoryRow`]s): active bookings dated within the quota
+/// dates count against their quotas, the ledger's slots they hold are marked, and no-shows since the
+/// lookback ban them. Everyone of `accounts` is there, with or without bookings.
+fn persons_of_history(
+    rows: Vec<HistoryRow>,
+    accounts: &BTreeSet<i64>,
+    ledger: &Ledger,
+    dates: &BatchDates,
+    defaults: &BookingRules,
+    now: NaiveDateTime,
+) -> StoreResult<HashMap<AccountId, PersonState>> {
+    let mut persons: HashMap<AccountId, PersonState> = accounts.iter().map(|id| (AccountId::new(*id), PersonState::default())).collect();
+    let mut no_show_starts: HashMap<AccountId, Vec<NaiveDateTime>> = HashMap::new();
+    for (account, venue, date, slot, start, status) in rows {
+        let account = AccountId::new(account);
+        if status == BookingStatus::NoShow.as_str() {
+            let start = parse_local(&start)?;
+            if start >= dates.lookback {
+                no_show_starts.entry(account).or_default().push(start);
+            }
+            continue;
+        }
+        let slot = SlotId::new(slot);
+        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("slot date {date:?}")))?;
+        let person = persons.entry(account).or_default();
+        if ledger.slot(slot).is_some() {
+            person.held_slots.insert(slot);
+        }
+        if dates.quota.is_some_and(|(from, to)| date >= from && date <= to) {
+            let venue = VenueId::parse(&venue).map_err(|error| StoreError::Corrupt(format!("booking venue: {error}")))?;
+            person.count(&venue, date);
+        }
+    }
+    for (account, starts) in no_show_starts {
+        persons.entry(account).or_default().banned_until = banned_until(&starts, defaults, now);
+    }
+    Ok(persons)
+}
+
+/// The bookings `decided` makes, as stored (their slot's province, resource, venue and start from the
+/// batch's state), and the places they add per slot id. `Conflict` for a booking of a slot the batch
+/// did not load.
+fn bookings_to_insert(state: &BatchState, decided: &[NewBooking], now_utc: DateTime<Utc>) -> StoreResult<(Vec<Booking>, BTreeMap<i64, i64>)> {
+    let mut added: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut inserted: Vec<Booking> = Vec::with_capacity(decided.len());
+    for booking in decided {
+        let (Some(slot), Some(resource)) = (state.ledger.slot(booking.slot), state.resources.get(&booking.slot)) else {
+            return Err(StoreError::Conflict(format!("the decision booked slot {}, which the batch did not load", booking.slot)));
+        };
+        inserted.push(Booking {
+            id: booking.id,
+            province: slot_province(state, booking.slot),
+            slot: booking.slot,
+            resource: resource.clone(),
+            venue: slot.venue.clone(),
+            account: booking.account,
+            slot_start: slot.start,
+            places: booking.places,
+            status: booking.status,
+            total_fen: booking.total_fen,
+            reduced: booking.reduced,
+            expires_at: booking.expires_at,
+            idempotency_key: booking.idempotency_key.clone(),
+            request_hash: booking.request_hash.clone(),
+            created_at: now_utc,
+            updated_at: now_utc,
+        });
+        if booking.status.holds_place() {
+            *added.entry(booking.slot.as_i64()).or_insert(0) += i64::from(booking.places);
+        }
+    }
+    Ok((inserted, added))
 }
 
 fn slot_province(state: &BatchState, slot: SlotId) -> String {

@@ -17,6 +17,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::sqlite_writer::SqliteWriter;
+
 pub mod testing;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters; 20 columns × 500 stays well below).
@@ -36,6 +38,11 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// From SQLite's batch writer (`sqlite_writer`), which does not go through sqlx.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -59,12 +66,12 @@ impl BackendKind {
 pub(crate) enum Backend {
     Sqlite {
         pool: SqlitePool,
-        /// One connection, used only by the booking engine's batches (`dispatch_batch_writer!`).
-        /// SQLite has one writer anyway; a connection of its own keeps the pages of the hot indexes
-        /// in its cache from one batch to the next. From the shared pool a batch would get a
-        /// connection that other connections' commits had made stale (a connection drops its page
+        /// One connection on a thread of its own, used only by the booking engine's batches (see
+        /// `sqlite_writer`). SQLite has one writer anyway; a connection of its own keeps the pages of
+        /// the hot indexes in its cache from one batch to the next. From the shared pool a batch would
+        /// get a connection that other connections' commits had made stale (a connection drops its page
         /// cache when the database changed under it) and read every page again.
-        batch_writer: SqlitePool,
+        batch_writer: SqliteWriter,
     },
     Postgres(PgPool),
 }
@@ -73,7 +80,6 @@ pub(crate) enum Backend {
 /// a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so a
 /// read-then-write transaction never fails with "database is locked"), `BEGIN` on PostgreSQL.
 macro_rules! dispatch {
-    // The one match, for `dispatch!` and `dispatch_batch_writer!` (`$sqlite` binds `$pool`).
     (@on $store:expr, $sqlite:pat, |$pool:ident, $begin:ident| $body:expr) => {
         match &$store.backend {
             $sqlite => {
@@ -90,14 +96,6 @@ macro_rules! dispatch {
     };
     ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
         dispatch!(@on $store, Backend::Sqlite { pool: $pool, .. }, |$pool, $begin| $body)
-    };
-}
-
-/// `dispatch!` with SQLite's booking-batch connection (`Backend::Sqlite::batch_writer`) instead of
-/// the shared pool; the same pool on PostgreSQL.
-macro_rules! dispatch_batch_writer {
-    ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
-        dispatch!(@on $store, Backend::Sqlite { batch_writer: $pool, .. }, |$pool, $begin| $body)
     };
 }
 
@@ -138,6 +136,7 @@ pub use booking::*;
 mod booking_admin;
 pub use booking_admin::*;
 mod fitness;
+mod sqlite_writer;
 pub use fitness::*;
 
 /// What an upsert did, row by row: re-importing the same data gives `unchanged == total`.
@@ -195,16 +194,13 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            let batch_writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                // No ping before each batch: a round trip to the connection's thread per batch,
-                // and a broken connection fails the batch's first statement anyway.
-                .test_before_acquire(false)
-                .connect_with(options)
-                .await?;
+            let synchronous = match sqlite_synchronous {
+                SqliteSynchronous::Off => "OFF",
+                SqliteSynchronous::Normal => "NORMAL",
+                SqliteSynchronous::Full => "FULL",
+                SqliteSynchronous::Extra => "EXTRA",
+            };
+            let batch_writer = SqliteWriter::start(options.get_filename().to_path_buf(), synchronous)?;
             Backend::Sqlite { pool, batch_writer }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
@@ -232,6 +228,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Backend::Sqlite { batch_writer, .. } = &self.backend {
+            batch_writer.close().await;
+        }
         dispatch!(self, |pool, begin| pool.close().await)
     }
 

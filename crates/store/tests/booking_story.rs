@@ -41,10 +41,11 @@ fn resource(id: &str, places: u32, price_fen: i64) -> Resource {
 
 /// The decision the rush engine makes, in its simplest form: each request through the ledger,
 /// existing idempotency keys answered from their booking.
-fn decide_all(requests: &[BatchRequest], now: NaiveDateTime) -> impl FnOnce(&mut BatchState) -> Vec<NewBooking> + '_ {
+fn decide_all(requests: &[BatchRequest], now: NaiveDateTime) -> impl FnOnce(&mut BatchState) -> (Vec<NewBooking>, ()) + Send + 'static {
+    let requests = requests.to_vec();
     move |state: &mut BatchState| {
         let mut made = Vec::new();
-        for request in requests {
+        for request in &requests {
             if state.existing.contains_key(&(request.account, request.idempotency_key.clone())) {
                 continue;
             }
@@ -65,7 +66,7 @@ fn decide_all(requests: &[BatchRequest], now: NaiveDateTime) -> impl FnOnce(&mut
                 });
             }
         }
-        made
+        (made, ())
     }
 }
 
@@ -101,11 +102,11 @@ async fn story(database: &TestDatabase) {
 
     // Before the window opens nothing is booked; at 08:00 seven days ahead it opens.
     let early = [request(first, 1, 1, "k-early")];
-    let made = store.book_batch(&early, at("2026-12-01 07:59"), utc, decide_all(&early, at("2026-12-01 07:59"))).await.unwrap();
+    let made = store.book_batch(&early, at("2026-12-01 07:59"), utc, decide_all(&early, at("2026-12-01 07:59"))).await.unwrap().0;
     assert!(made.is_empty(), "{label}");
     let now = at("2026-12-01 08:00");
     let batch = [request(first, 1, 1, "k1"), request(first, 2, 1, "k2"), request(first, 3, 1, "k3")];
-    let made = store.book_batch(&batch, now, utc, decide_all(&batch, now)).await.unwrap();
+    let made = store.book_batch(&batch, now, utc, decide_all(&batch, now)).await.unwrap().0;
     assert_eq!(made.len(), 2, "{label}: two places, three people");
     assert!(made.iter().all(|booking| booking.status == BookingStatus::Confirmed), "{label}: free slots confirm at once");
     assert_eq!(store.slot(first).await.unwrap().taken, 2, "{label}");
@@ -115,17 +116,18 @@ async fn story(database: &TestDatabase) {
     let made = store
         .book_batch(&retry, now, utc, |state: &mut BatchState| {
             assert!(state.existing.contains_key(&(AccountId::new(1), "k1".to_string())));
-            Vec::new()
+            (Vec::new(), ())
         })
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert!(made.is_empty(), "{label}");
 
     // A decision that would overbook (bypassing the ledger) is refused by the guard and nothing is written.
     let rogue = [request(first, 4, 1, "k-rogue")];
     let result = store
-        .book_batch(&rogue, now, utc, |_: &mut BatchState| {
-            vec![NewBooking {
+        .book_batch(&rogue, now, utc, move |_: &mut BatchState| {
+            let rogue = vec![NewBooking {
                 id: next_id(),
                 slot: first,
                 account: AccountId::new(4),
@@ -136,7 +138,8 @@ async fn story(database: &TestDatabase) {
                 expires_at: None,
                 idempotency_key: "k-rogue".into(),
                 request_hash: "h".into(),
-            }]
+            }];
+            (rogue, ())
         })
         .await;
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{label}: {result:?}");
@@ -166,11 +169,11 @@ async fn story(database: &TestDatabase) {
     store.ensure_slots(&paid, &specs, &mut next_id).await.unwrap();
     let paid_slot = store.slots_between(&paid.id, at("2026-12-08 00:00"), at("2026-12-09 00:00")).await.unwrap()[0].id;
     let batch = [request(paid_slot, 5, 3, "p1")];
-    let made = store.book_batch(&batch, now, utc, decide_all(&batch, now)).await.unwrap();
+    let made = store.book_batch(&batch, now, utc, decide_all(&batch, now)).await.unwrap().0;
     assert_eq!((made[0].status, made[0].total_fen, made[0].expires_at), (BookingStatus::Held, 6000, Some(at("2026-12-01 08:10"))), "{label}");
     let later = at("2026-12-01 08:11");
     let batch = [request(paid_slot, 6, 1, "p2")];
-    let made = store.book_batch(&batch, later, utc, decide_all(&batch, later)).await.unwrap();
+    let made = store.book_batch(&batch, later, utc, decide_all(&batch, later)).await.unwrap().0;
     assert_eq!(made.len(), 1, "{label}: the expired hold's places came back first");
     assert_eq!(store.booking(store.bookings_of_account(AccountId::new(5), 1, 0).await.unwrap()[0].id).await.unwrap().status, BookingStatus::Expired, "{label}");
     assert_eq!(store.expire_holds(at("2026-12-01 08:30"), utc).await.unwrap(), 1, "{label}: the job expires the rest");
@@ -207,7 +210,7 @@ async fn story(database: &TestDatabase) {
                     .collect();
                 loop {
                     match store.book_batch(&requests, now, utc, decide_all(&requests, now)).await {
-                        Ok(bookings) => {
+                        Ok((bookings, ())) => {
                             made += bookings.len();
                             break;
                         }

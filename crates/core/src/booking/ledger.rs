@@ -326,6 +326,11 @@ impl Ledger {
         self.slots.get(&id)
     }
 
+    /// Every slot, in no particular order.
+    pub fn slots(&self) -> impl Iterator<Item = &SlotState> {
+        self.slots.values()
+    }
+
     pub fn person(&self, account: AccountId) -> Option<&PersonState> {
         self.persons.get(&account)
     }
