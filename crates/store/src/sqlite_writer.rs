@@ -64,6 +64,15 @@ impl SqliteWriter {
     /// returned. `Unavailable` when the writer is closed, has `MAX_QUEUED_JOBS` jobs waiting, or the
     /// job panicked.
     pub(crate) async fn run<T: Send + 'static>(&self, job: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
+        let answer = self.submit(job)?;
+        answer.await.map_err(|_| StoreError::Unavailable("the SQLite batch writer's job failed without an answer (it panicked)".into()))?
+    }
+
+    /// Queues `job` without waiting for it; its result comes on the returned channel.
+    fn submit<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<tokio::sync::oneshot::Receiver<StoreResult<T>>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |writer: &mut Writer| {
             let _ = reply.send(open(writer).and_then(job));
@@ -72,7 +81,7 @@ impl SqliteWriter {
             mpsc::TrySendError::Full(_) => StoreError::Unavailable(format!("the SQLite batch writer has {MAX_QUEUED_JOBS} jobs waiting")),
             mpsc::TrySendError::Disconnected(_) => StoreError::Unavailable("the SQLite batch writer has stopped".into()),
         })?;
-        answer.await.map_err(|_| StoreError::Unavailable("the SQLite batch writer's job failed without an answer (it panicked)".into()))?
+        Ok(answer)
     }
 
     /// Closes the connection (SQLite checkpoints its WAL on close); later jobs are refused.
@@ -111,4 +120,76 @@ fn open_connection(path: &std::path::Path, synchronous: &str) -> StoreResult<Con
     // The batch statements come in a few shapes; keep them all prepared.
     connection.set_prepared_statement_cache_capacity(64);
     Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_QUEUED_JOBS, SqliteWriter};
+    use crate::StoreError;
+
+    fn writer_on_a_new_file() -> (tempfile::TempDir, SqliteWriter) {
+        let directory = tempfile::tempdir().unwrap();
+        let writer = SqliteWriter::start(directory.path().join("writer.db"), "FULL").unwrap();
+        (directory, writer)
+    }
+
+    #[tokio::test]
+    async fn jobs_run_on_one_connection_in_order_and_answer() {
+        let (_directory, writer) = writer_on_a_new_file();
+        writer.run(|connection| Ok(connection.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")?)).await.unwrap();
+        let mode: String = writer.run(|connection| Ok(connection.query_row("PRAGMA journal_mode", [], |row| row.get(0))?)).await.unwrap();
+        assert_eq!(mode, "wal");
+        let x: i64 = writer.run(|connection| Ok(connection.query_row("SELECT x FROM t", [], |row| row.get(0))?)).await.unwrap();
+        assert_eq!(x, 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_answers_unavailable_and_the_writer_goes_on() {
+        let (_directory, writer) = writer_on_a_new_file();
+        let panicked = writer.run(|_| -> Result<(), StoreError> { panic!("a decision went wrong") }).await;
+        assert!(matches!(panicked, Err(StoreError::Unavailable(_))), "{panicked:?}");
+        let answer: i64 = writer.run(|connection| Ok(connection.query_row("SELECT 41 + 1", [], |row| row.get(0))?)).await.unwrap();
+        assert_eq!(answer, 42);
+    }
+
+    #[tokio::test]
+    async fn a_closed_writer_refuses_jobs() {
+        let (_directory, writer) = writer_on_a_new_file();
+        writer.run(|connection| Ok(connection.execute_batch("CREATE TABLE t (x INTEGER);")?)).await.unwrap();
+        writer.close().await;
+        let refused = writer.run(|connection| Ok(connection.execute_batch("INSERT INTO t VALUES (1);")?)).await;
+        assert!(matches!(&refused, Err(StoreError::Unavailable(reason)) if reason.contains("closed")), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded() {
+        let (_directory, writer) = writer_on_a_new_file();
+        // The first job holds the writer's thread until released; MAX_QUEUED_JOBS more fill the queue.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let first = writer
+            .submit(move |_| {
+                released.recv().ok();
+                Ok(())
+            })
+            .unwrap();
+        // The thread may not have taken the first job yet: one of these may still find room.
+        let mut queued = Vec::new();
+        let mut refusal = None;
+        for _ in 0..=MAX_QUEUED_JOBS {
+            match writer.submit(|_| Ok(())) {
+                Ok(answer) => queued.push(answer),
+                Err(error) => {
+                    refusal = Some(error);
+                    break;
+                }
+            }
+        }
+        assert!(matches!(&refusal, Some(StoreError::Unavailable(reason)) if reason.contains("jobs waiting")), "{refusal:?}");
+        assert!(queued.len() >= MAX_QUEUED_JOBS - 1 && queued.len() <= MAX_QUEUED_JOBS, "{} queued", queued.len());
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        for answer in queued {
+            answer.await.unwrap().unwrap();
+        }
+    }
 }

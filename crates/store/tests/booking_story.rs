@@ -10,7 +10,7 @@ use fitforall_core::booking::{BookRequest, BookingRules, BookingStatus, Closure,
 use fitforall_core::policy::AccountId;
 use fitforall_core::venue::VenueId;
 use fitforall_store::testing::TestDatabase;
-use fitforall_store::{BatchRequest, BatchState, NewAccount, NewBooking, Resource, Store, StoreError};
+use fitforall_store::{BackendKind, BatchRequest, BatchState, NewAccount, NewBooking, Resource, Store, StoreError};
 
 static NEXT_ID: AtomicI64 = AtomicI64::new(1_000);
 
@@ -145,6 +145,18 @@ async fn story(database: &TestDatabase) {
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{label}: {result:?}");
     assert_eq!(store.bookings_of_account(AccountId::new(4), 10, 0).await.unwrap().len(), 0, "{label}: rolled back");
     assert!(store.audit_slot_counts().await.unwrap().is_empty(), "{label}");
+
+    // On SQLite the decision runs on the batch writer's thread: one that panics there fails its batch
+    // (written: nothing) and the writer goes on with the next. (On PostgreSQL it would panic the caller.)
+    if store.kind() == BackendKind::Sqlite {
+        let doomed = [request(first, 5, 1, "k-doomed")];
+        let result = store.book_batch(&doomed, now, utc, |_: &mut BatchState| -> (Vec<NewBooking>, ()) { panic!("a decision went wrong") }).await;
+        assert!(matches!(result, Err(StoreError::Unavailable(_))), "{label}: {result:?}");
+        assert_eq!(store.bookings_of_account(AccountId::new(5), 10, 0).await.unwrap().len(), 0, "{label}: nothing written");
+        let retry = [request(first, 5, 1, "k-after")];
+        let made = store.book_batch(&retry, now, utc, decide_all(&retry, now)).await.unwrap().0;
+        assert!(made.is_empty(), "{label}: the slot is full, and the writer still answers");
+    }
 
     // Cancelling gives the place back; someone else's booking is not found.
     let mine = store.bookings_of_account(AccountId::new(1), 10, 0).await.unwrap();
