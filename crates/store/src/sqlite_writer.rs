@@ -14,15 +14,16 @@
 //! `Store` clone is dropped.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use rusqlite::Connection;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{StoreError, StoreResult};
 
-/// Jobs waiting for the writer at most (each is a whole batch; the booking engine sends one per shard
-/// at a time).
+/// Jobs queued for the writer at most (each is a whole batch). Callers beyond it wait for a place in
+/// the queue, in order (the naive booking mode makes one batch per request, each request its own).
 pub(crate) const MAX_QUEUED_JOBS: usize = 64;
 
 /// The connection's state, as the writer's thread sees it.
@@ -37,14 +38,16 @@ type Job = Box<dyn FnOnce(&mut Writer) + Send>;
 /// The handle: sends jobs to the writer's thread. Clones share the thread.
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteWriter {
-    jobs: mpsc::SyncSender<Job>,
+    jobs: mpsc::Sender<Job>,
+    /// A place in the queue, held by a job until it has run.
+    places: Arc<Semaphore>,
 }
 
 impl SqliteWriter {
     /// Starts the writer's thread for the database file `path`; `synchronous` is the `PRAGMA
     /// synchronous` value the store's pool uses (`FULL`, or `OFF` for a reloadable bulk load).
     pub(crate) fn start(path: PathBuf, synchronous: &'static str) -> StoreResult<SqliteWriter> {
-        let (jobs, receiver) = mpsc::sync_channel::<Job>(MAX_QUEUED_JOBS);
+        let (jobs, receiver) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-batch-writer".into())
             .spawn(move || {
@@ -57,30 +60,30 @@ impl SqliteWriter {
                 }
             })
             .map_err(|error| StoreError::Unavailable(format!("the SQLite batch writer's thread did not start: {error}")))?;
-        Ok(SqliteWriter { jobs })
+        Ok(SqliteWriter { jobs, places: Arc::new(Semaphore::new(MAX_QUEUED_JOBS)) })
     }
 
     /// Runs `job` on the writer's thread with its connection (opened on first use) and returns what it
-    /// returned. `Unavailable` when the writer is closed, has `MAX_QUEUED_JOBS` jobs waiting, or the
-    /// job panicked.
+    /// returned, after waiting for a place in the queue. `Unavailable` when the writer is closed or
+    /// the job panicked.
     pub(crate) async fn run<T: Send + 'static>(&self, job: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
-        let answer = self.submit(job)?;
+        let place = self.places.clone().acquire_owned().await.map_err(|_| StoreError::Unavailable("the SQLite batch writer has stopped".into()))?;
+        let answer = self.submit(place, job)?;
         answer.await.map_err(|_| StoreError::Unavailable("the SQLite batch writer's job failed without an answer (it panicked)".into()))?
     }
 
-    /// Queues `job` without waiting for it; its result comes on the returned channel.
+    /// Queues `job`, which holds `place` until it has run; its result comes on the returned channel.
     fn submit<T: Send + 'static>(
         &self,
+        place: OwnedSemaphorePermit,
         job: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<tokio::sync::oneshot::Receiver<StoreResult<T>>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |writer: &mut Writer| {
             let _ = reply.send(open(writer).and_then(job));
+            drop(place);
         });
-        self.jobs.try_send(job).map_err(|error| match error {
-            mpsc::TrySendError::Full(_) => StoreError::Unavailable(format!("the SQLite batch writer has {MAX_QUEUED_JOBS} jobs waiting")),
-            mpsc::TrySendError::Disconnected(_) => StoreError::Unavailable("the SQLite batch writer has stopped".into()),
-        })?;
+        self.jobs.send(job).map_err(|_| StoreError::Unavailable("the SQLite batch writer has stopped".into()))?;
         Ok(answer)
     }
 
@@ -91,8 +94,9 @@ impl SqliteWriter {
             *writer = Writer::Closed;
             let _ = reply.send(());
         });
-        // A full queue or a stopped thread: there is nothing to wait for.
-        if self.jobs.try_send(job).is_ok() {
+        // A stopped thread: there is nothing to wait for. (Closing does not wait for a place: the
+        // jobs queued before it run first, then the connection closes.)
+        if self.jobs.send(job).is_ok() {
             let _ = answer.await;
         }
     }
@@ -162,34 +166,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_queue_is_bounded() {
+    async fn the_queue_is_bounded_and_callers_beyond_it_wait() {
         let (_directory, writer) = writer_on_a_new_file();
-        // The first job holds the writer's thread until released; MAX_QUEUED_JOBS more fill the queue.
+        // The first job holds the writer's thread until released; the rest of the places fill up.
         let (release, released) = std::sync::mpsc::channel::<()>();
+        let place = writer.places.clone().try_acquire_owned().unwrap();
         let first = writer
-            .submit(move |_| {
+            .submit(place, move |_| {
                 released.recv().ok();
                 Ok(())
             })
             .unwrap();
-        // The thread may not have taken the first job yet: one of these may still find room.
         let mut queued = Vec::new();
-        let mut refusal = None;
-        for _ in 0..=MAX_QUEUED_JOBS {
-            match writer.submit(|_| Ok(())) {
-                Ok(answer) => queued.push(answer),
-                Err(error) => {
-                    refusal = Some(error);
-                    break;
-                }
-            }
+        for _ in 1..MAX_QUEUED_JOBS {
+            queued.push(writer.submit(writer.places.clone().try_acquire_owned().unwrap(), |_| Ok(())).unwrap());
         }
-        assert!(matches!(&refusal, Some(StoreError::Unavailable(reason)) if reason.contains("jobs waiting")), "{refusal:?}");
-        assert!(queued.len() >= MAX_QUEUED_JOBS - 1 && queued.len() <= MAX_QUEUED_JOBS, "{} queued", queued.len());
+        assert!(writer.places.clone().try_acquire_owned().is_err(), "the queue is full");
+        // A caller beyond the queue waits for a place instead of failing.
+        let waiting = writer.clone();
+        let late = tokio::spawn(async move { waiting.run(|_| Ok(7)).await });
+        tokio::task::yield_now().await;
+        assert!(!late.is_finished(), "waits while the queue is full");
         release.send(()).unwrap();
         first.await.unwrap().unwrap();
         for answer in queued {
             answer.await.unwrap().unwrap();
         }
+        assert_eq!(late.await.unwrap().unwrap(), 7);
     }
 }
