@@ -92,6 +92,12 @@ pub struct RushArgs {
     /// Skip the in-process runs.
     #[arg(long)]
     pub skip_in_process: bool,
+    /// In-process runs: this many of each mode, each on a fresh copy of the prepared database
+    /// (`NAME_inproc_batched_2` …); the ratio and the in-process target take the median run. This
+    /// machine's speed moves by ±30 % from minute to minute, so one run can land on either side of
+    /// a target.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
     /// Keep the three database copies (and the temporary SQLite directory).
     #[arg(long)]
     pub keep_databases: bool,
@@ -115,6 +121,8 @@ pub struct RushArgs {
 }
 
 pub const MAX_USERS: u64 = 1_000_000;
+/// At most this many in-process runs per mode (`--repeat`).
+pub const MAX_REPEAT: u32 = 20;
 pub const MAX_SLOTS: u64 = 20_000;
 /// At most this many connections (each one a file descriptor on both sides).
 pub const MAX_CONCURRENCY: u64 = 10_000;
@@ -130,6 +138,7 @@ const VENUE_REGION: &str = "330106";
 /// Cross-field checks clap cannot express.
 pub fn validate(args: &RushArgs) -> anyhow::Result<()> {
     ensure!(!(args.skip_http && args.skip_in_process), "--skip-http and --skip-in-process together leave nothing to run");
+    ensure!((1..=MAX_REPEAT).contains(&args.repeat), "--repeat must be between 1 and {MAX_REPEAT}, not {}", args.repeat);
     crate::settings::booking_config(&engine_settings(args), None)?;
     if let Some(url) = &args.database {
         match backend_of(url) {
@@ -294,7 +303,8 @@ impl Run {
 /// Where the four runs' databases are, and what to remove at the end.
 struct Databases {
     backend: Backend,
-    urls: BTreeMap<usize, String>,
+    /// By run and repeat (1 for the first).
+    urls: BTreeMap<(usize, u32), String>,
     description: String,
     /// Copies to remove (SQLite files; PostgreSQL databases with the URL to drop them from).
     remove_files: Vec<PathBuf>,
@@ -304,9 +314,16 @@ struct Databases {
 }
 
 impl Databases {
-    fn url(&self, run: Run) -> &str {
-        &self.urls[&(run as usize)]
+    fn url(&self, run: Run, repeat: u32) -> &str {
+        &self.urls[&(run as usize, repeat)]
     }
+}
+
+/// The copy's name suffix for a run's repeat (`inproc_batched`, `inproc_batched_2` …); `None` for the
+/// HTTP batched run, which uses the given database itself.
+fn copy_suffix(run: Run, repeat: u32) -> Option<String> {
+    let suffix = run.suffix()?;
+    Some(if repeat <= 1 { suffix.to_string() } else { format!("{suffix}_{repeat}") })
 }
 
 /// The primary database's URL (given, or a new temporary SQLite file).
@@ -322,10 +339,15 @@ fn primary_database(args: &RushArgs) -> anyhow::Result<(String, Option<tempfile:
 }
 
 /// Copies the prepared primary database (closed) for the other runs.
-async fn copy_databases(primary: &str, temporary: Option<tempfile::TempDir>, keep: bool) -> anyhow::Result<Databases> {
+async fn copy_databases(primary: &str, temporary: Option<tempfile::TempDir>, keep: bool, in_process_repeats: u32) -> anyhow::Result<Databases> {
     let backend = backend_of(primary).expect("validated");
     let mut urls = BTreeMap::new();
-    urls.insert(Run::HttpBatched as usize, primary.to_string());
+    urls.insert((Run::HttpBatched as usize, 1), primary.to_string());
+    let copies: Vec<(Run, u32, String)> = Run::ALL
+        .iter()
+        .flat_map(|run| (1..=if run.http() { 1 } else { in_process_repeats }).map(move |repeat| (*run, repeat)))
+        .filter_map(|(run, repeat)| copy_suffix(run, repeat).map(|suffix| (run, repeat, suffix)))
+        .collect();
     let mut remove_files = Vec::new();
     let mut drop_databases = Vec::new();
     let mut admin_url = None;
@@ -333,8 +355,7 @@ async fn copy_databases(primary: &str, temporary: Option<tempfile::TempDir>, kee
     match backend {
         Backend::Sqlite => {
             let path = sqlite_path(primary).expect("validated");
-            for run in Run::ALL {
-                let Some(suffix) = run.suffix() else { continue };
+            for (run, repeat, suffix) in &copies {
                 let copy = sqlite_sibling(&path, suffix);
                 ensure!(!copy.exists(), "{} exists; remove it (the benchmark copies the prepared database there)", copy.display());
                 std::fs::copy(&path, &copy).with_context(|| format!("cannot copy {} to {}", path.display(), copy.display()))?;
@@ -347,7 +368,7 @@ async fn copy_databases(primary: &str, temporary: Option<tempfile::TempDir>, kee
                         remove_files.push(PathBuf::from(format!("{}{extra}", copy.display())));
                     }
                 }
-                urls.insert(run as usize, format!("sqlite://{}", copy.display()));
+                urls.insert((*run as usize, *repeat), format!("sqlite://{}", copy.display()));
             }
             description = match &temporary {
                 Some(directory) => format!("SQLite, fresh files in {} (WAL, synchronous=FULL)", directory.path().display()),
@@ -359,8 +380,7 @@ async fn copy_databases(primary: &str, temporary: Option<tempfile::TempDir>, kee
             let admin = with_database_name(primary, "postgres");
             use sqlx::Connection;
             let mut connection = sqlx::PgConnection::connect(&admin).await.with_context(|| format!("cannot connect to {}", redact(&admin)))?;
-            for run in Run::ALL {
-                let Some(suffix) = run.suffix() else { continue };
+            for (run, repeat, suffix) in &copies {
                 let copy = format!("{name}_{suffix}");
                 let statement = format!("CREATE DATABASE \"{copy}\" TEMPLATE \"{name}\"");
                 // The template must have no sessions; the prepared store's may take a moment to end.
@@ -378,7 +398,7 @@ async fn copy_databases(primary: &str, temporary: Option<tempfile::TempDir>, kee
                 if !keep {
                     drop_databases.push(copy.clone());
                 }
-                urls.insert(run as usize, with_database_name(primary, &copy));
+                urls.insert((*run as usize, *repeat), with_database_name(primary, &copy));
             }
             connection.close().await.ok();
             admin_url = Some(admin);
@@ -596,6 +616,8 @@ struct RunResult {
     batches: Option<BatchStats>,
     /// Server-side time of POST /api/v1/bookings (from /metrics): mean, and the share within 100 ms.
     server_time: Option<(f64, u64, f64)>,
+    /// Which of the `--repeat` runs this is, when there are several.
+    repeat: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1064,7 +1086,7 @@ async fn http_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture, choic
     let store = Store::connect(url).await?;
     let check = check_database(&store, fixture).await?;
     store.close().await;
-    Ok(RunResult { run, processes: args.processes, samples, check, cpu: cpu_use(&before, &after), batches, server_time })
+    Ok(RunResult { run, processes: args.processes, samples, check, cpu: cpu_use(&before, &after), batches, server_time, repeat: None })
 }
 
 fn error_kind(error: &reqwest::Error) -> &'static str {
@@ -1136,7 +1158,7 @@ async fn in_process_run(run: Run, url: &str, args: &RushArgs, fixture: &Fixture,
     let check = check_database(state.store(), fixture).await?;
     drop(application);
     state.store().close().await;
-    Ok(RunResult { run, processes: 0, samples, check, cpu: cpu_use(&before, &after), batches: None, server_time: None })
+    Ok(RunResult { run, processes: 0, samples, check, cpu: cpu_use(&before, &after), batches: None, server_time: None, repeat: None })
 }
 
 /// What authenticating each request costs the store: `Store::api_token` (the token with its
@@ -1182,7 +1204,36 @@ async fn auth_probe(url: &str, args: &RushArgs, fixture: &Fixture, at: chrono::D
 // The command
 
 fn part_name(result: &RunResult) -> String {
-    if result.run.http() { format!("HTTP, {} process{}", result.processes, if result.processes == 1 { "" } else { "es" }) } else { "in-process".into() }
+    if result.run.http() {
+        return format!("HTTP, {} process{}", result.processes, if result.processes == 1 { "" } else { "es" });
+    }
+    match result.repeat {
+        Some(repeat) => format!("in-process #{repeat}"),
+        None => "in-process".into(),
+    }
+}
+
+/// "in-process #2" when a part runs several times, else the part's name.
+fn repeat_label(part: &str, repeat: u32, repeats: u32) -> String {
+    if repeats > 1 { format!("{part} #{repeat}") } else { part.to_string() }
+}
+
+/// Of the runs of one part (HTTP or in-process) and mode, the one with the median acknowledged/s (the
+/// lower of the two middle ones for an even count), and every run's acknowledged/s in order.
+fn median_run<'a>(results: &'a [RunResult], summaries: &'a [Summary], http: bool, mode: BookingMode) -> Option<(&'a RunResult, &'a Summary, Vec<f64>)> {
+    let runs: Vec<(&RunResult, &Summary)> =
+        results.iter().zip(summaries).filter(|(result, _)| result.run.http() == http && result.run.mode() == mode).collect();
+    let rates: Vec<f64> = runs.iter().map(|(_, summary)| summary.created_per_s).collect();
+    let (result, summary) = runs[median_position(&rates)?];
+    Some((result, summary, rates))
+}
+
+/// Where the median of `values` is (the lower of the two middle ones for an even count); `None` when
+/// there are none.
+fn median_position(values: &[f64]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|left, right| values[*left].total_cmp(&values[*right]));
+    order.get(values.len().checked_sub(1)? / 2).copied()
 }
 
 pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
@@ -1219,7 +1270,8 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     let fixture = prepared?;
     let setup = setup_started.elapsed();
-    let mut databases = copy_databases(&primary, temporary, args.keep_databases).await?;
+    let in_process_repeats = if args.skip_in_process { 1 } else { args.repeat };
+    let mut databases = copy_databases(&primary, temporary, args.keep_databases, in_process_repeats).await?;
     println!(
         "Database: {}; setup {:.1} s ({} residents with API tokens{}, {} resources, {} target slots)",
         databases.description,
@@ -1246,29 +1298,33 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
             if args.modes != "both" && args.modes != booking_mode_name(run.mode()) {
                 continue;
             }
-            let part = if run.http() { "HTTP" } else { "in-process" };
-            eprintln!("{part}, {}: rush of {} requests …", booking_mode_name(run.mode()), thousands(choices.len() as f64));
-            let result = if run.http() {
-                http_run(run, databases.url(run), &args, &fixture, &choices, &config_file).await?
-            } else {
-                in_process_run(run, databases.url(run), &args, &fixture, &choices).await?
-            };
-            let summary = summarize(&result.samples);
-            eprintln!(
-                "  {} created, {} full, {} other in {:.2} s",
-                summary.created,
-                summary.full,
-                summary.other.values().sum::<usize>(),
-                summary.wall.as_secs_f64()
-            );
-            results.push(result);
+            let repeats = if run.http() { 1 } else { args.repeat };
+            for repeat in 1..=repeats {
+                let part = if run.http() { "HTTP".to_string() } else { repeat_label("in-process", repeat, repeats) };
+                eprintln!("{part}, {}: rush of {} requests …", booking_mode_name(run.mode()), thousands(choices.len() as f64));
+                let mut result = if run.http() {
+                    http_run(run, databases.url(run, repeat), &args, &fixture, &choices, &config_file).await?
+                } else {
+                    in_process_run(run, databases.url(run, repeat), &args, &fixture, &choices).await?
+                };
+                result.repeat = (repeats > 1).then_some(repeat);
+                let summary = summarize(&result.samples);
+                eprintln!(
+                    "  {} created, {} full, {} other in {:.2} s",
+                    summary.created,
+                    summary.full,
+                    summary.other.values().sum::<usize>(),
+                    summary.wall.as_secs_f64()
+                );
+                results.push(result);
+            }
         }
         if args.probe_auth {
             eprintln!("caller lookup alone, in-process: {} lookups, twice …", thousands(fixture.tokens.len() as f64));
             // "Now" for the store two hours ahead: every recorded use is then over a minute old, so the
             // first round records each token's use again (a write) and the second finds it recorded.
             let at = Utc::now() + chrono::Duration::minutes(2 * TOKEN_USE_AHEAD_MIN);
-            let url = databases.url(Run::HttpBatched);
+            let url = databases.url(Run::HttpBatched, 1);
             probe = Some((auth_probe(url, &args, &fixture, at).await?, auth_probe(url, &args, &fixture, at).await?));
         }
         anyhow::Ok(())
@@ -1330,11 +1386,12 @@ fn report(backend: Backend, results: &[RunResult]) -> bool {
     }
     println!();
     for http in [true, false] {
-        let find = |mode| results.iter().zip(&summaries).find(|(result, _)| result.run.http() == http && result.run.mode() == mode);
-        if let (Some((result, batched)), Some((_, naive))) = (find(BookingMode::Batched), find(BookingMode::Naive)) {
+        let find = |mode| median_run(results, &summaries, http, mode);
+        if let (Some((result, batched, rates)), Some((_, naive, _))) = (find(BookingMode::Batched), find(BookingMode::Naive)) {
             println!(
-                "batched ÷ naive, {}: acknowledged/s {:.1}×, requests/s {:.1}×, p50 {:.2}×, p99 {:.2}× (latency: below 1 is better)",
-                part_name(result),
+                "batched ÷ naive, {}{}: acknowledged/s {:.1}×, requests/s {:.1}×, p50 {:.2}×, p99 {:.2}× (latency: below 1 is better)",
+                if http { part_name(result) } else { "in-process".to_string() },
+                if rates.len() > 1 { format!(" (median runs of {} each)", rates.len()) } else { String::new() },
                 ratio(batched.created_per_s, naive.created_per_s),
                 ratio(batched.requests_per_s, naive.requests_per_s),
                 ratio(batched.p50.as_secs_f64(), naive.p50.as_secs_f64()),
@@ -1382,8 +1439,9 @@ fn report(backend: Backend, results: &[RunResult]) -> bool {
         let ok = result.check.overbooked == 0 && result.check.audit_mismatches == 0 && summary.created as u64 == result.check.persisted;
         healthy &= ok;
         println!(
-            "result part={} processes={} mode={} requests={} acknowledged={} persisted={} overbooked={} audit_mismatches={} full={} other={} acknowledged_per_s={:.0} requests_per_s={:.0} p50_ms={:.2} p99_ms={:.2} ok={ok}",
+            "result part={} run={} processes={} mode={} requests={} acknowledged={} persisted={} overbooked={} audit_mismatches={} full={} other={} acknowledged_per_s={:.0} requests_per_s={:.0} p50_ms={:.2} p99_ms={:.2} ok={ok}",
             if result.run.http() { "http" } else { "in_process" },
+            result.repeat.unwrap_or(1),
             result.processes,
             booking_mode_name(result.run.mode()),
             summary.requests,
@@ -1399,18 +1457,22 @@ fn report(backend: Backend, results: &[RunResult]) -> bool {
             summary.p99.as_secs_f64() * 1000.0,
         );
     }
-    let batched = |http: bool| results.iter().zip(&summaries).find(|(result, _)| result.run.http() == http && result.run.mode() == BookingMode::Batched);
-    if let Some((_, summary)) = batched(false) {
+    if let Some((_, summary, rates)) = median_run(results, &summaries, false, BookingMode::Batched) {
         let met = summary.created_per_s >= 20_000.0;
+        let runs = if rates.len() > 1 {
+            format!(" (the median of {} runs: {})", rates.len(), rates.iter().map(|rate| thousands(*rate)).collect::<Vec<_>>().join(", "))
+        } else {
+            String::new()
+        };
         println!(
-            "target in-process (batched, {}): ≥ 20,000 durable bookings/s: {} acknowledged/s over the whole rush, {} until sold out — {}",
+            "target in-process (batched, {}): ≥ 20,000 durable bookings/s: {} acknowledged/s over the whole rush{runs}, {} until sold out — {}",
             backend.name(),
             thousands(summary.created_per_s),
             thousands(summary.created as f64 / summary.sold_out.as_secs_f64().max(1e-9)),
             if met { "met" } else { "MISSED" }
         );
     }
-    if let Some((_, summary)) = batched(true) {
+    if let Some((_, summary, _)) = median_run(results, &summaries, true, BookingMode::Batched) {
         let met = summary.created_per_s >= 5_000.0 && summary.p99 <= Duration::from_millis(100);
         println!(
             "target HTTP (batched, {}): ≥ 5,000/s with p99 ≤ 100 ms: {} acknowledged/s, {} requests/s, p99 {} — {}",
@@ -1456,6 +1518,10 @@ mod tests {
         assert!(parse(&["--processes", "17"]).unwrap_err().contains("--processes"));
         assert!(parse(&["--concurrency", "0"]).unwrap_err().contains("--concurrency"));
         assert!(parse(&["--skip-http", "--skip-in-process"]).unwrap_err().contains("nothing to run"));
+        assert_eq!(parse(&[]).unwrap().repeat, 1);
+        assert!(parse(&["--repeat", "0"]).unwrap_err().contains("--repeat must be between 1 and 20"));
+        assert!(parse(&["--repeat", "21"]).unwrap_err().contains("--repeat must be between 1 and 20"));
+        assert_eq!(parse(&["--repeat", "20"]).unwrap().repeat, 20);
         assert!(parse(&["--database", "mysql://x/y"]).unwrap_err().contains("unsupported database URL"));
         assert!(parse(&["--database", "postgres://u:pw@h:5432"]).unwrap_err().contains("names no database"));
         assert!(!parse(&["--database", "postgres://u:pw@h:5432"]).unwrap_err().contains("pw"), "passwords are not printed");
@@ -1475,6 +1541,23 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:rush.db"), Some(PathBuf::from("rush.db")));
         assert_eq!(sqlite_sibling(Path::new("/tmp/a/rush.db"), "naive"), PathBuf::from("/tmp/a/rush_naive.db"));
         assert_eq!(sqlite_sibling(Path::new("rush"), "naive"), PathBuf::from("rush_naive"));
+        let check = |run: Run, repeat: u32, expect: Option<&str>| assert_eq!(copy_suffix(run, repeat).as_deref(), expect, "{run:?} #{repeat}");
+        check(Run::HttpBatched, 1, None);
+        check(Run::HttpNaive, 1, Some("naive"));
+        check(Run::InProcessBatched, 1, Some("inproc_batched"));
+        check(Run::InProcessBatched, 2, Some("inproc_batched_2"));
+        check(Run::InProcessNaive, 20, Some("inproc_naive_20"));
+    }
+
+    #[test]
+    fn the_median_run_is_the_middle_one() {
+        let check = |values: &[f64], expect: Option<usize>| assert_eq!(median_position(values), expect, "{values:?}");
+        check(&[], None);
+        check(&[5.0], Some(0));
+        check(&[3.0, 1.0], Some(1)); // the lower middle one
+        check(&[3.0, 1.0, 2.0], Some(2));
+        check(&[9.0, 1.0, 5.0, 7.0], Some(2));
+        check(&[2.0, 2.0, 2.0], Some(1)); // ties keep their order
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `fitforall bench rush` as a user runs it, small: 200 residents for 5 slots of 10 places, over
 //! HTTP (server processes of the binary) and in-process, batched and naive. Every run must sell
 //! exactly the 50 places, persist what it acknowledged and overbook nothing. On SQLite, and on
-//! PostgreSQL with two server processes when FITFORALL_TEST_DATABASE_URL is set.
+//! PostgreSQL with two server processes (and the in-process runs twice) when
+//! FITFORALL_TEST_DATABASE_URL is set.
 
 use std::process::{Command, Output};
 
@@ -26,12 +27,13 @@ fn results(stdout: &str) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
-fn check(output: &Output, label: &str, processes: &str) {
+/// `in_process_repeats`: the `--repeat` given (each in-process mode runs that many times).
+fn check(output: &Output, label: &str, processes: &str, in_process_repeats: usize) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let all = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{label}: {all}");
     let runs = results(&stdout);
-    assert_eq!(runs.len(), 4, "{label}: HTTP and in-process, batched and naive: {all}");
+    assert_eq!(runs.len(), 2 + 2 * in_process_repeats, "{label}: HTTP and in-process, batched and naive: {all}");
     for run in &runs {
         let field = |key: &str| run.get(key).map(String::as_str).unwrap_or_else(|| panic!("{label}: no {key} in {run:?}"));
         assert_eq!(field("overbooked"), "0", "{label}: {run:?}");
@@ -42,7 +44,16 @@ fn check(output: &Output, label: &str, processes: &str) {
         assert_eq!(field("ok"), "true", "{label}: {run:?}");
         if field("part") == "http" {
             assert_eq!(field("processes"), processes, "{label}: {run:?}");
+            assert_eq!(field("run"), "1", "{label}: {run:?}");
         }
+    }
+    let in_process_runs =
+        |mode: &str| -> Vec<String> { runs.iter().filter(|run| run["part"] == "in_process" && run["mode"] == mode).map(|run| run["run"].clone()).collect() };
+    let numbers: Vec<String> = (1..=in_process_repeats).map(|run| run.to_string()).collect();
+    assert_eq!(in_process_runs("batched"), numbers, "{label}: each in-process repeat on its own fresh copy");
+    assert_eq!(in_process_runs("naive"), numbers, "{label}");
+    if in_process_repeats > 1 {
+        assert!(stdout.contains(&format!("(the median of {in_process_repeats} runs: ")), "{label}: {stdout}");
     }
     assert!(stdout.contains("batched ÷ naive, HTTP"), "{label}: {stdout}");
     assert!(stdout.contains("batched ÷ naive, in-process"), "{label}: {stdout}");
@@ -52,15 +63,21 @@ fn check(output: &Output, label: &str, processes: &str) {
 #[test]
 fn small_rush_on_sqlite_overbooks_nothing() {
     let output = rush(&["--seed", "7"]);
-    check(&output, "sqlite", "1");
+    check(&output, "sqlite", "1", 1);
 }
 
 #[tokio::test]
 async fn small_rush_on_postgres_with_two_processes() {
     let Some(database) = TestDatabase::postgres().await else { return };
     let url = database.url.clone();
-    let output = tokio::task::spawn_blocking(move || rush(&["--database", &url, "--processes", "2"])).await.unwrap();
-    check(&output, "postgres", "2");
+    let output = tokio::task::spawn_blocking(move || rush(&["--database", &url, "--processes", "2", "--repeat", "2"])).await.unwrap();
+    check(&output, "postgres", "2", 2);
+}
+
+#[test]
+fn repeated_in_process_runs_each_get_a_fresh_copy_and_a_median() {
+    let output = rush(&["--seed", "7", "--repeat", "3"]);
+    check(&output, "sqlite, three in-process runs per mode", "1", 3);
 }
 
 #[test]
