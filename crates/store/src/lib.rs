@@ -80,9 +80,9 @@ pub(crate) enum Backend {
 /// a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so a
 /// read-then-write transaction never fails with "database is locked"), `BEGIN` on PostgreSQL.
 macro_rules! dispatch {
-    (@on $store:expr, $sqlite:pat, |$pool:ident, $begin:ident| $body:expr) => {
+    ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
         match &$store.backend {
-            $sqlite => {
+            Backend::Sqlite { pool: $pool, .. } => {
                 #[allow(unused_variables)]
                 let $begin = "BEGIN IMMEDIATE";
                 $body
@@ -93,9 +93,6 @@ macro_rules! dispatch {
                 $body
             }
         }
-    };
-    ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
-        dispatch!(@on $store, Backend::Sqlite { pool: $pool, .. }, |$pool, $begin| $body)
     };
 }
 
