@@ -713,10 +713,7 @@ async fn book_batch_on_postgres<D>(
     now_utc: DateTime<Utc>,
     decide: impl FnOnce(&mut BatchState) -> (Vec<NewBooking>, D),
 ) -> StoreResult<(Vec<Booking>, D)> {
-    let slot_ids: BTreeSet<i64> = requests.iter().map(|request| request.slot.as_i64()).collect();
-    let accounts: BTreeSet<i64> = requests.iter().map(|request| request.account.as_i64()).collect();
-    let defaults = BookingRules::default();
-    let lookback = now - Duration::days(no_show_lookback_days(&defaults));
+    let (slot_ids, accounts) = batch_ids(requests);
     let mut tx = pool.begin().await?;
     expire_holds_in!(tx, now, now_utc, Some(slot_ids.iter().copied()));
 
@@ -759,13 +756,13 @@ async fn book_batch_on_postgres<D>(
     let mut state = batch_state_of_slots(slots, &resource_rules, verified_accounts)?;
 
     // One read of the batch's people's bookings (see `BatchDates`). It walks `bookings_account_date`.
-    let dates = BatchDates::of(&state.ledger, now, lookback);
+    let dates = BatchDates::of(&state.ledger, now);
     let mut history = sqlx::QueryBuilder::new(format!("SELECT {HISTORY_COLUMNS} FROM bookings WHERE status IN {HISTORY_STATUSES} AND slot_date >= "));
     history.push_bind(dates.read_from.to_string()).push(" AND slot_date <= ").push_bind(dates.read_to.to_string()).push(" AND account_id IN (");
     push_id_list!(history, accounts.iter().copied());
     history.push(")");
     let history_rows: Vec<HistoryRow> = history.build_query_as().fetch_all(&mut *tx).await?;
-    for (account, person) in persons_of_history(history_rows, &accounts, &state.ledger, &dates, &defaults, now)? {
+    for (account, person) in persons_of_history(history_rows, &accounts, &state.ledger, &dates, now)? {
         state.ledger.insert_person(account, person);
     }
 
@@ -842,9 +839,16 @@ const HISTORY_COLUMNS: &str = "account_id, venue_id, slot_date, slot_id, slot_st
 const HISTORY_STATUSES: &str = "('held', 'confirmed', 'checked_in', 'no_show')";
 type HistoryRow = (i64, String, String, i64, String, String);
 
+/// The batch's distinct slot ids and account ids, each ascending (the order PostgreSQL locks rows in).
+fn batch_ids(requests: &[BatchRequest]) -> (Vec<i64>, Vec<i64>) {
+    let slot_ids: BTreeSet<i64> = requests.iter().map(|request| request.slot.as_i64()).collect();
+    let accounts: BTreeSet<i64> = requests.iter().map(|request| request.account.as_i64()).collect();
+    (slot_ids.into_iter().collect(), accounts.into_iter().collect())
+}
+
 /// The dates a batch reads its people's bookings over: active bookings in the whole ISO weeks around
-/// the batch's slots' dates count against quotas (`quota_from..=quota_to`); no-shows since
-/// `lookback` ban. `read_from..=read_to` covers both.
+/// the batch's slots' dates count against quotas (`quota`); no-shows since `lookback` (the default
+/// rules' no-show window) ban. `read_from..=read_to` covers both.
 struct BatchDates {
     quota: Option<(NaiveDate, NaiveDate)>,
     lookback: NaiveDateTime,
@@ -853,7 +857,8 @@ struct BatchDates {
 }
 
 impl BatchDates {
-    fn of(ledger: &Ledger, now: NaiveDateTime, lookback: NaiveDateTime) -> BatchDates {
+    fn of(ledger: &Ledger, now: NaiveDateTime) -> BatchDates {
+        let lookback = now - Duration::days(no_show_lookback_days(&BookingRules::default()));
         let first = ledger.slots().map(|slot| slot.start.date()).min();
         let last = ledger.slots().map(|slot| slot.start.date()).max();
         let quota = first.zip(last).map(|(first, last)| (first - Duration::days(7), last + Duration::days(7)));
@@ -907,13 +912,13 @@ fn batch_state_of_slots(
 
 /// The batch's people from their bookings ([`HistoryRow`]s): active bookings dated within the quota
 /// dates count against their quotas, the ledger's slots they hold are marked, and no-shows since the
-/// lookback ban them. Everyone of `accounts` is there, with or without bookings.
+/// lookback ban them (under the default rules). Everyone of `accounts` is there, with or without
+/// bookings.
 fn persons_of_history(
     rows: Vec<HistoryRow>,
-    accounts: &BTreeSet<i64>,
+    accounts: &[i64],
     ledger: &Ledger,
     dates: &BatchDates,
-    defaults: &BookingRules,
     now: NaiveDateTime,
 ) -> StoreResult<HashMap<AccountId, PersonState>> {
     let mut persons: HashMap<AccountId, PersonState> = accounts.iter().map(|id| (AccountId::new(*id), PersonState::default())).collect();
@@ -939,7 +944,7 @@ fn persons_of_history(
         }
     }
     for (account, starts) in no_show_starts {
-        persons.entry(account).or_default().banned_until = banned_until(&starts, defaults, now);
+        persons.entry(account).or_default().banned_until = banned_until(&starts, &BookingRules::default(), now);
     }
     Ok(persons)
 }

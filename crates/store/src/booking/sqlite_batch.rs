@@ -13,11 +13,10 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, 
 
 use super::{
     BOOKING_COLUMNS, BatchDates, BatchRequest, BatchState, Booking, BookingRow, HISTORY_COLUMNS, HISTORY_STATUSES, HistoryRow, NewBooking, SLOT_COLUMNS,
-    SlotRow, batch_state_of_slots, booking_from_row, bookings_to_insert, key_raced_in, local_text, over_capacity, padded, persons_of_history,
+    SlotRow, batch_ids, batch_state_of_slots, booking_from_row, bookings_to_insert, key_raced_in, local_text, over_capacity, padded, persons_of_history,
     resource_rules_of_rows, slot_from_row, statement_list_len,
 };
 use crate::{StoreError, StoreResult};
-use fitforall_core::booking::{BookingRules, no_show_lookback_days};
 use fitforall_core::policy::AccountId;
 
 /// sqlx's text form of a UTC timestamp on SQLite (RFC 3339, `+00:00`), so that rows written here and
@@ -73,22 +72,18 @@ pub(super) fn book_batch<D>(
     now_utc: DateTime<Utc>,
     decide: impl FnOnce(&mut BatchState) -> (Vec<NewBooking>, D),
 ) -> StoreResult<(Vec<Booking>, D)> {
-    let slot_ids: BTreeSet<i64> = requests.iter().map(|request| request.slot.as_i64()).collect();
-    let accounts: BTreeSet<i64> = requests.iter().map(|request| request.account.as_i64()).collect();
-    let defaults = BookingRules::default();
-    let lookback = now - chrono::Duration::days(no_show_lookback_days(&defaults));
+    let (slot_ids, accounts) = batch_ids(requests);
     let now_utc_text = utc_text(now_utc);
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
     // The due holds of the batch's slots expire, and their places go back.
     {
-        let slot_list: Vec<i64> = slot_ids.iter().copied().collect();
         let mut arguments = vec![Value::Text(now_utc_text.clone()), Value::Text(local_text(now))];
-        arguments.extend(padded(&slot_list).map(|slot| Value::Integer(*slot)));
+        arguments.extend(padded(&slot_ids).map(|slot| Value::Integer(*slot)));
         let mut expire = transaction.prepare_cached(&format!(
             "UPDATE bookings SET status = 'expired', expires_at = NULL, updated_at = ? WHERE status = 'held' AND expires_at <= ? AND slot_id IN ({}) \
              RETURNING slot_id, places",
-            question_marks(slot_list.len())
+            question_marks(slot_ids.len())
         ))?;
         let mut released: BTreeMap<i64, i64> = BTreeMap::new();
         for row in expire.query_map(params_from_iter(arguments), |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
@@ -104,9 +99,8 @@ pub(super) fn book_batch<D>(
     // The slots, and the rules of their resources (a batch holds few).
     let mut slots = Vec::with_capacity(slot_ids.len());
     {
-        let slot_list: Vec<i64> = slot_ids.iter().copied().collect();
-        let mut select = transaction.prepare_cached(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ({})", question_marks(slot_list.len())))?;
-        for row in select.query_map(params_from_iter(padded(&slot_list)), slot_row)? {
+        let mut select = transaction.prepare_cached(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id IN ({})", question_marks(slot_ids.len())))?;
+        for row in select.query_map(params_from_iter(padded(&slot_ids)), slot_row)? {
             slots.push(slot_from_row(row?)?);
         }
     }
@@ -135,21 +129,20 @@ pub(super) fn book_batch<D>(
     let mut state = batch_state_of_slots(slots, &resource_rules, verified_accounts)?;
 
     // The people's bookings (see `BatchDates`), through `bookings_account_date`.
-    let dates = BatchDates::of(&state.ledger, now, lookback);
+    let dates = BatchDates::of(&state.ledger, now);
     let mut history_rows = Vec::new();
     {
-        let account_list: Vec<i64> = accounts.iter().copied().collect();
         let mut arguments = vec![Value::Text(dates.read_from.to_string()), Value::Text(dates.read_to.to_string())];
-        arguments.extend(padded(&account_list).map(|account| Value::Integer(*account)));
+        arguments.extend(padded(&accounts).map(|account| Value::Integer(*account)));
         let mut select = transaction.prepare_cached(&format!(
             "SELECT {HISTORY_COLUMNS} FROM bookings WHERE status IN {HISTORY_STATUSES} AND slot_date >= ? AND slot_date <= ? AND account_id IN ({})",
-            question_marks(account_list.len())
+            question_marks(accounts.len())
         ))?;
         for row in select.query_map(params_from_iter(arguments), history_row)? {
             history_rows.push(row?);
         }
     }
-    for (account, person) in persons_of_history(history_rows, &accounts, &state.ledger, &dates, &defaults, now)? {
+    for (account, person) in persons_of_history(history_rows, &accounts, &state.ledger, &dates, now)? {
         state.ledger.insert_person(account, person);
     }
 
