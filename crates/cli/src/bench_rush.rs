@@ -1207,15 +1207,15 @@ fn part_name(result: &RunResult) -> String {
     if result.run.http() {
         return format!("HTTP, {} process{}", result.processes, if result.processes == 1 { "" } else { "es" });
     }
-    match result.repeat {
+    in_process_label(result.repeat)
+}
+
+/// "in-process #2" for one of several `--repeat` runs, else "in-process".
+fn in_process_label(repeat: Option<u32>) -> String {
+    match repeat {
         Some(repeat) => format!("in-process #{repeat}"),
         None => "in-process".into(),
     }
-}
-
-/// "in-process #2" when a part runs several times, else the part's name.
-fn repeat_label(part: &str, repeat: u32, repeats: u32) -> String {
-    if repeats > 1 { format!("{part} #{repeat}") } else { part.to_string() }
 }
 
 /// Of the runs of one part (HTTP or in-process) and mode, the one with the median acknowledged/s (the
@@ -1300,14 +1300,15 @@ pub async fn run(args: RushArgs) -> anyhow::Result<ExitCode> {
             }
             let repeats = if run.http() { 1 } else { args.repeat };
             for repeat in 1..=repeats {
-                let part = if run.http() { "HTTP".to_string() } else { repeat_label("in-process", repeat, repeats) };
+                let numbered = (repeats > 1).then_some(repeat);
+                let part = if run.http() { "HTTP".to_string() } else { in_process_label(numbered) };
                 eprintln!("{part}, {}: rush of {} requests …", booking_mode_name(run.mode()), thousands(choices.len() as f64));
                 let mut result = if run.http() {
                     http_run(run, databases.url(run, repeat), &args, &fixture, &choices, &config_file).await?
                 } else {
                     in_process_run(run, databases.url(run, repeat), &args, &fixture, &choices).await?
                 };
-                result.repeat = (repeats > 1).then_some(repeat);
+                result.repeat = numbered;
                 let summary = summarize(&result.samples);
                 eprintln!(
                     "  {} created, {} full, {} other in {:.2} s",
