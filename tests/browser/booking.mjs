@@ -219,6 +219,26 @@ runJourney('booking', async ({ base, server, browser }) => {
     await shot(page, '41-resent');
   });
 
+  await step('签到码: a confirmed booking shows its check-in code, as a QR code and as text', async () => {
+    check(trip.bookingId, 'nothing was booked');
+    await page.goto(`${base}/account/bookings`);
+    const row = `li.booking-row[data-booking="${trip.bookingId}"]`;
+    // A priced slot's booking is held until confirmed (paid): confirm it first.
+    if ((await page.locator(`${row} form[action$="/confirm"] button[type=submit]`).count()) === 1) {
+      const response = await submitForm(page, `${row} form[action$="/confirm"] button[type=submit]`, `/account/bookings/${trip.bookingId}/confirm`);
+      check(response.status() === 303 || response.status() === 302, `confirm answered ${response.status()}`);
+      await page.goto(`${base}/account/bookings`);
+    }
+    const summary = page.locator(`${row} details.check-in summary`);
+    check((await summary.count()) === 1, 'no 签到码 on the confirmed booking');
+    check((await summary.textContent()).trim() === '签到码', `the summary says ${await summary.textContent()}`);
+    await summary.click();
+    check(await page.locator(`${row} .check-in-qr svg`).isVisible(), 'the QR code is not shown');
+    const code = ((await page.textContent(`${row} code.check-in-code`)) || '').trim();
+    check(new RegExp(`^${trip.bookingId}-[0-9a-f]{12}$`).test(code), `the code is ${code}`);
+    await shot(page, '41-check-in-code');
+  });
+
   await step('取消预约 → 已取消 notice and status; the grid has the place back', async () => {
     check(trip.bookingId, 'nothing was booked');
     await page.goto(`${base}/account/bookings`);

@@ -40,11 +40,21 @@ pub struct BookingEngineConfig {
     pub queue_limit: usize,
     /// How often holds that ran out are expired (they are also expired lazily by each batch).
     pub expiry_interval_ms: u64,
+    /// How often confirmed bookings whose check-in has closed are marked no-shows (`check_in`).
+    pub no_show_interval_ms: u64,
 }
 
 impl Default for BookingEngineConfig {
     fn default() -> BookingEngineConfig {
-        BookingEngineConfig { mode: BookingMode::Batched, shards: 0, batch_window_ms: 2, max_batch: 500, queue_limit: 20_000, expiry_interval_ms: 30_000 }
+        BookingEngineConfig {
+            mode: BookingMode::Batched,
+            shards: 0,
+            batch_window_ms: 2,
+            max_batch: 500,
+            queue_limit: 20_000,
+            expiry_interval_ms: 30_000,
+            no_show_interval_ms: 60_000,
+        }
     }
 }
 

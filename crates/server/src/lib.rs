@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod booking_engine;
 pub mod caller;
+pub mod check_in;
 pub mod config;
 pub mod error;
 pub mod import;

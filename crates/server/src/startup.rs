@@ -89,6 +89,8 @@ impl Application {
             self.state.config().booking.expiry_interval_ms,
             outbox_stopped.clone(),
         ));
+        let no_shows =
+            tokio::spawn(crate::check_in::no_show_loop(self.state.store().clone(), self.state.config().booking.no_show_interval_ms, outbox_stopped.clone()));
         let slot_generator = tokio::spawn(crate::slot_generation::generation_loop(self.state.clone(), outbox_stopped.clone()));
         let outbox_sender = tokio::spawn(outbox::delivery_loop(self.state.clone(), outbox_stopped));
         let router = router(self.state.clone());
@@ -97,6 +99,7 @@ impl Application {
         refresher.abort();
         let _ = stop_outbox.send(true);
         let _ = hold_expiry.await;
+        let _ = no_shows.await;
         // Slot generation stops between two resources; a resource in progress is one transaction.
         let slot_generator_abort = slot_generator.abort_handle();
         if tokio::time::timeout(Duration::from_secs(OUTBOX_STOP_TIMEOUT_S), slot_generator).await.is_err() {

@@ -257,3 +257,126 @@ async fn crowd_on_two_instances(app: &TestApp, database: &TestDatabase, label: &
         assert_eq!(slot.taken, 10, "{label}: {slot:?} of {slots:?}");
     }
 }
+
+/// A slot of a new resource of venue `base` starting `in_min` minutes from now (China local time).
+async fn slot_starting_soon(app: &TestApp, id: &str, in_min: i64) -> SlotId {
+    let rule = SlotRuleInput {
+        weekdays: "1-7".into(),
+        start: "08:00".into(),
+        end: "09:00".into(),
+        slot_length_min: 60,
+        places: 4,
+        price_fen: 0,
+        reduced_price_fen: None,
+    };
+    let resource = Resource {
+        id: ResourceId::parse(id).unwrap(),
+        venue: VenueId::parse("base").unwrap(),
+        province: "33".into(),
+        name: format!("{id} 号场"),
+        kind: "court".into(),
+        slot_rules: vec![rule.parse().unwrap()],
+        booking_rules: open_rules().parse().unwrap(),
+        real_name: false,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    };
+    let store = app.state.store();
+    store.create_resource(&resource).await.unwrap();
+    let now = fitforall_server::api::venues::local_now();
+    let soon = now + Duration::minutes(in_min);
+    // Whole minutes, as slots are.
+    let start = soon.date().and_hms_opt(0, 0, 0).unwrap() + Duration::minutes((soon - soon.date().and_hms_opt(0, 0, 0).unwrap()).num_minutes());
+    let spec = fitforall_core::booking::SlotSpec { start, end: start + Duration::minutes(60), capacity: 4, price_fen: 0, reduced_price_fen: 0 };
+    store.ensure_slots(&resource, &[spec], &mut fitforall_server::auth::new_id).await.unwrap();
+    store.slots_between(&resource.id, start, start + Duration::minutes(1)).await.unwrap()[0].id
+}
+
+async fn check_in_call(app: &TestApp, token: &str, venue: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new().post(format!("{}/api/v1/venues/{venue}/check-ins", app.base)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[tokio::test]
+async fn check_in_over_http_on_every_backend() {
+    for database in TestDatabase::all().await {
+        let label = database.label;
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
+        config.secret = Some("a test secret of at least thirty-two bytes".into());
+        let app = Application::build(config).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        let state = app.state.clone();
+        let (_shutdown, receiver) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(async move {
+            let _ = receiver.await;
+        }));
+        let app = TestApp { base, state, _shutdown };
+        seed_venue(&app).await;
+        let slot = slot_starting_soon(&app, "court-soon", 5).await;
+        let (_, alice) = resident(&app, 41, None).await;
+        let (_, bob) = resident(&app, 42, None).await;
+        let (_, operator) = resident(&app, 43, Some(Role::VenueOperator { venue: VenueId::parse("base").unwrap() })).await;
+        let (status, booking, _) = book(&app, &alice, Some("soon-1"), json!({"slot_id": slot.to_string(), "places": 1})).await;
+        assert_eq!(status, 201, "{label}: {booking}");
+        let id = booking["id"].as_str().unwrap().to_string();
+
+        // The resident's code; nobody else's.
+        let (status, text) = call(&app, reqwest::Method::GET, &alice, &format!("/api/v1/bookings/{id}/check-in-code")).await;
+        assert_eq!(status, 200, "{label}: {text}");
+        let view: Value = serde_json::from_str(&text).unwrap();
+        let code = view["code"].as_str().unwrap().to_string();
+        assert!(code.starts_with(&format!("{id}-")), "{label}: {code}");
+        assert_eq!(view["checked_in"], false, "{label}");
+        assert_eq!(call(&app, reqwest::Method::GET, &bob, &format!("/api/v1/bookings/{id}/check-in-code")).await.0, 404, "{label}");
+
+        // Only the venue's operator checks in, only with the genuine code.
+        assert_eq!(check_in_call(&app, &bob, "base", json!({"code": code})).await.0, 403, "{label}");
+        let forged = format!("{}{}", &code[..code.len() - 1], if code.ends_with('0') { '1' } else { '0' });
+        let (status, body) = check_in_call(&app, &operator, "base", json!({"code": forged})).await;
+        assert_eq!(status, 400, "{label}: {body}");
+        assert!(body.to_string().contains("not valid"), "{label}: {body}");
+        let (status, body) = check_in_call(&app, &operator, "base", json!({"code": "12345"})).await;
+        assert_eq!(status, 400, "{label}: {body}");
+        assert!(body.to_string().contains("expected a check-in code like"), "{label}: {body}");
+        let (status, body) = check_in_call(&app, &operator, "base", json!({"code": code, "extra": 1})).await;
+        assert_eq!(status, 400, "{label}: unknown fields: {body}");
+        assert_eq!(check_in_call(&app, &operator, "no-such-venue", json!({"code": code})).await.0, 404, "{label}");
+        let (status, body) = check_in_call(&app, &operator, "base", json!({"code": code})).await;
+        assert_eq!(status, 200, "{label}: {body}");
+        assert_eq!(body["status"], "checked_in", "{label}");
+        let (status, body) = check_in_call(&app, &operator, "base", json!({"code": code})).await;
+        assert_eq!(status, 409, "{label}: {body}");
+        assert!(body.to_string().contains("checked_in"), "{label}: {body}");
+        let (_, text) = call(&app, reqwest::Method::GET, &alice, &format!("/api/v1/bookings/{id}/check-in-code")).await;
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["checked_in"], true, "{label}");
+
+        // A booking whose check-in has not opened yet: 409 with the opening time.
+        let later = slot_starting_soon(&app, "court-later", 120).await;
+        let (_, booking, _) = book(&app, &bob, Some("later-1"), json!({"slot_id": later.to_string(), "places": 1})).await;
+        let later_id = booking["id"].as_str().unwrap().to_string();
+        let (_, text) = call(&app, reqwest::Method::GET, &bob, &format!("/api/v1/bookings/{later_id}/check-in-code")).await;
+        let later_code = serde_json::from_str::<Value>(&text).unwrap()["code"].as_str().unwrap().to_string();
+        let (status, body) = check_in_call(&app, &operator, "base", json!({"code": later_code})).await;
+        assert_eq!(status, 409, "{label}: {body}");
+        assert!(body.to_string().contains("check-in opens at"), "{label}: {body}");
+        // Cancelled: no code any more.
+        assert_eq!(call(&app, reqwest::Method::POST, &bob, &format!("/api/v1/bookings/{later_id}/cancel")).await.0, 200, "{label}");
+        assert_eq!(call(&app, reqwest::Method::GET, &bob, &format!("/api/v1/bookings/{later_id}/check-in-code")).await.0, 409, "{label}");
+        eprintln!("{label}: check-in ok");
+    }
+}
+
+#[tokio::test]
+async fn check_in_codes_need_the_server_secret() {
+    let database = TestDatabase::sqlite();
+    let app = spawn_app(&database).await;
+    seed_venue(&app).await;
+    let slot = slot_starting_soon(&app, "court-no-secret", 5).await;
+    let (_, alice) = resident(&app, 51, None).await;
+    let (_, booking, _) = book(&app, &alice, Some("ns-1"), json!({"slot_id": slot.to_string(), "places": 1})).await;
+    let id = booking["id"].as_str().unwrap();
+    let (status, text) = call(&app, reqwest::Method::GET, &alice, &format!("/api/v1/bookings/{id}/check-in-code")).await;
+    assert_eq!(status, 503, "{text}");
+}

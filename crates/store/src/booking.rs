@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, Utc};
 use fitforall_core::booking::{
     BookingRules, BookingRulesInput, BookingStatus, Closure, Ledger, PersonState, ResourceId, SlotId, SlotRule, SlotRuleInput, SlotSpec, SlotState,
-    banned_until, no_show_lookback_days,
+    banned_until, no_show_due_before, no_show_lookback_days,
 };
 use fitforall_core::policy::AccountId;
 use fitforall_core::venue::VenueId;
@@ -324,6 +324,21 @@ macro_rules! expire_holds_in {
     }};
 }
 
+/// Whose booking a change may touch: the resident's own, or any at the operator's venue.
+enum BookingOwner<'v> {
+    Account(AccountId),
+    Venue(&'v VenueId),
+}
+
+impl BookingOwner<'_> {
+    fn owns(&self, booking: &Booking) -> bool {
+        match self {
+            BookingOwner::Account(account) => booking.account == *account,
+            BookingOwner::Venue(venue) => booking.venue == **venue,
+        }
+    }
+}
+
 impl Store {
     // ----- resources -----
 
@@ -619,6 +634,28 @@ impl Store {
         now_utc: DateTime<Utc>,
         transition: impl FnOnce(&Booking, &BookingRules) -> Result<BookingStatus, E>,
     ) -> StoreResult<Result<Booking, E>> {
+        self.change_booking_of(BookingOwner::Account(account), id, now_utc, transition).await
+    }
+
+    /// `change_booking` for a booking at `venue` (its operator's side: check-in); `NotFound` for a
+    /// booking elsewhere.
+    pub async fn change_booking_at_venue<E>(
+        &self,
+        venue: &VenueId,
+        id: i64,
+        now_utc: DateTime<Utc>,
+        transition: impl FnOnce(&Booking, &BookingRules) -> Result<BookingStatus, E>,
+    ) -> StoreResult<Result<Booking, E>> {
+        self.change_booking_of(BookingOwner::Venue(venue), id, now_utc, transition).await
+    }
+
+    async fn change_booking_of<E>(
+        &self,
+        owner: BookingOwner<'_>,
+        id: i64,
+        now_utc: DateTime<Utc>,
+        transition: impl FnOnce(&Booking, &BookingRules) -> Result<BookingStatus, E>,
+    ) -> StoreResult<Result<Booking, E>> {
         let lock = if self.kind() == BackendKind::Postgres { " FOR UPDATE" } else { "" };
         let outcome: Result<BookingRow, E> = dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
@@ -627,7 +664,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             let booking = match row.map(booking_from_row).transpose()? {
-                Some(booking) if booking.account == account => booking,
+                Some(booking) if owner.owns(&booking) => booking,
                 _ => return Err(StoreError::NotFound(format!("booking {id}"))),
             };
             let rules_json: Option<String> = sqlx::query_scalar("SELECT booking_rules FROM resources WHERE province_code = $1 AND id = $2")
@@ -684,6 +721,34 @@ impl Store {
             expired
         });
         Ok(expired)
+    }
+
+    /// Marks as no-shows the confirmed bookings of the slots that started before
+    /// `no_show_due_before(now)` and not before `since` (their check-in has closed), and gives their
+    /// places back; the background job calls it. Returns how many were marked. The slots are found by
+    /// their start (`slots_start`), so the rush's bookings carry no index for this.
+    pub async fn mark_no_shows(&self, now: NaiveDateTime, since: NaiveDateTime, now_utc: DateTime<Utc>) -> StoreResult<usize> {
+        let due = local_text(no_show_due_before(now));
+        let since = local_text(since);
+        let marked = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let rows: Vec<(i64, i32)> = sqlx::query_as(
+                "UPDATE bookings SET status = 'no_show', updated_at = $1 \
+                 WHERE status = 'confirmed' AND slot_id IN (SELECT id FROM slots WHERE starts_at < $2 AND starts_at >= $3) \
+                 RETURNING slot_id, places",
+            )
+            .bind(now_utc)
+            .bind(&due)
+            .bind(&since)
+            .fetch_all(&mut *tx)
+            .await?;
+            let marked = rows.len();
+            let released: BTreeMap<i64, i64> = released_per_slot(rows).into_iter().map(|(slot, places)| (slot, -i64::from(places))).collect();
+            change_taken_in!(tx, released, false);
+            tx.commit().await?;
+            marked
+        });
+        Ok(marked)
     }
 
     /// Checks the booking invariants over the whole database: per slot, `taken` equals the places of

@@ -255,3 +255,80 @@ async fn booking_store_on_every_backend() {
         story(&database).await;
     }
 }
+
+/// Check-in at the venue and the no-show job: a checked-in booking stays, a confirmed one whose
+/// check-in has closed becomes a no-show and gives its place back, and three no-shows ban booking.
+async fn check_in_and_no_shows(database: &TestDatabase) {
+    use fitforall_core::booking::{Refusal, TransitionError, check_in};
+    let label = database.label;
+    let store = Store::connect(&database.url).await.unwrap();
+    let utc = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap();
+    accounts(&store, 5).await;
+    let court = resource("court-check-in", 3, 0);
+    store.create_resource(&court).await.unwrap();
+    let specs = generate_slots(&court.slot_rules, &[], NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), 8);
+    store.ensure_slots(&court, &specs, &mut next_id).await.unwrap();
+    let slot_at = |slots: &[fitforall_store::Slot], start: &str| slots.iter().find(|slot| slot.start == at(start)).unwrap().id;
+    let slots = store.slots_between(&court.id, at("2026-12-01 00:00"), at("2026-12-09 00:00")).await.unwrap();
+    let booked_at = at("2026-11-30 10:00");
+    let batch = vec![
+        request(slot_at(&slots, "2026-12-01 08:00"), 1, 1, "ci-1"),
+        request(slot_at(&slots, "2026-12-01 08:00"), 2, 1, "ci-2"),
+        request(slot_at(&slots, "2026-12-01 09:00"), 3, 1, "ci-3"),
+        request(slot_at(&slots, "2026-12-01 08:00"), 4, 1, "ci-4a"),
+        request(slot_at(&slots, "2026-12-02 08:00"), 4, 1, "ci-4b"),
+        request(slot_at(&slots, "2026-12-03 08:00"), 4, 1, "ci-4c"),
+    ];
+    let made = store.book_batch(&batch, booked_at, utc, decide_all(&batch, booked_at)).await.unwrap().0;
+    assert_eq!(made.len(), 6, "{label}");
+    assert!(made.iter().all(|booking| booking.status == BookingStatus::Confirmed), "{label}: free slots confirm at once");
+    let id_of = |key: &str| made.iter().find(|booking| booking.idempotency_key == key).unwrap().id;
+
+    // Only the venue's own bookings can be checked in from it; the window is the core's.
+    let elsewhere = VenueId::parse("v-elsewhere").unwrap();
+    let refused = store.change_booking_at_venue(&elsewhere, id_of("ci-1"), utc, |b, _| check_in(b.status, b.slot_start, at("2026-12-01 07:50"))).await;
+    assert!(matches!(refused, Err(StoreError::NotFound(_))), "{label}: {refused:?}");
+    let early = store.change_booking_at_venue(&court.venue, id_of("ci-1"), utc, |b, _| check_in(b.status, b.slot_start, at("2026-12-01 07:44"))).await.unwrap();
+    assert_eq!(early, Err(TransitionError::CheckInNotOpen { opens_at: at("2026-12-01 07:45") }), "{label}");
+    let checked =
+        store.change_booking_at_venue(&court.venue, id_of("ci-1"), utc, |b, _| check_in(b.status, b.slot_start, at("2026-12-01 07:50"))).await.unwrap();
+    assert_eq!(checked.map(|b| b.status), Ok(BookingStatus::CheckedIn), "{label}");
+    let again = store.change_booking_at_venue(&court.venue, id_of("ci-1"), utc, |b, _| check_in(b.status, b.slot_start, at("2026-12-01 07:55"))).await.unwrap();
+    assert_eq!(again, Err(TransitionError::NotAllowed { from: BookingStatus::CheckedIn, action: "checked in" }), "{label}");
+
+    // Check-in for 08:00 closes at 08:15: nothing is due then, the two others at 08:16.
+    let since = at("2026-11-30 00:00");
+    assert_eq!(store.mark_no_shows(at("2026-12-01 08:15"), since, utc).await.unwrap(), 0, "{label}");
+    assert_eq!(store.mark_no_shows(at("2026-12-01 08:16"), since, utc).await.unwrap(), 2, "{label}");
+    assert_eq!(store.mark_no_shows(at("2026-12-01 08:16"), since, utc).await.unwrap(), 0, "{label}: marked once");
+    let status = |id| {
+        let store = store.clone();
+        async move { store.booking(id).await.unwrap().status }
+    };
+    assert_eq!(status(id_of("ci-1")).await, BookingStatus::CheckedIn, "{label}");
+    assert_eq!(status(id_of("ci-2")).await, BookingStatus::NoShow, "{label}");
+    assert_eq!(status(id_of("ci-4a")).await, BookingStatus::NoShow, "{label}");
+    assert_eq!(status(id_of("ci-3")).await, BookingStatus::Confirmed, "{label}: 09:00 is not due");
+    assert_eq!(store.slot(slot_at(&slots, "2026-12-01 08:00")).await.unwrap().taken, 1, "{label}: the no-shows' places are released");
+    // Slots that started before `since` are left alone (the job looks back a bounded time).
+    assert_eq!(store.mark_no_shows(at("2026-12-03 09:00"), at("2026-12-02 00:00"), utc).await.unwrap(), 2, "{label}: 12-02 and 12-03, not 12-01 09:00");
+    assert_eq!(status(id_of("ci-3")).await, BookingStatus::Confirmed, "{label}");
+    assert!(store.audit_slot_counts().await.unwrap().is_empty(), "{label}");
+
+    // Account 4 did not show up three times within 30 days: booking is suspended for 30 days.
+    let now = at("2026-12-03 10:00");
+    let late = vec![request(slot_at(&slots, "2026-12-05 09:00"), 4, 1, "ci-4d")];
+    let rules = court.booking_rules.clone();
+    let book = BookRequest { account: AccountId::new(4), slot: late[0].slot, places: 1, reduced: false };
+    let (made, refusal) =
+        store.book_batch(&late, now, utc, move |state: &mut BatchState| (Vec::new(), state.ledger.book(&rules, &book, now).err())).await.unwrap();
+    assert!(made.is_empty(), "{label}");
+    assert_eq!(refusal, Some(Refusal::Banned { until: at("2026-12-03 08:00") + chrono::Duration::days(30) }), "{label}");
+}
+
+#[tokio::test]
+async fn check_in_and_no_shows_on_every_backend() {
+    for database in TestDatabase::all().await {
+        check_in_and_no_shows(&database).await;
+    }
+}

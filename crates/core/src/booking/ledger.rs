@@ -401,6 +401,48 @@ pub enum TransitionError {
     NotAllowed { from: BookingStatus, action: &'static str },
     #[error("the slot has already started")]
     SlotStarted,
+    #[error("check-in opens at {opens_at}, {CHECK_IN_OPENS_BEFORE_MIN} minutes before the start")]
+    CheckInNotOpen { opens_at: NaiveDateTime },
+    #[error("check-in closed at {closed_at}, {CHECK_IN_CLOSES_AFTER_MIN} minutes after the start: the booking is a no-show")]
+    CheckInClosed { closed_at: NaiveDateTime },
+}
+
+/// Check-in opens this many minutes before a slot starts (DESIGN §5; platform-wide).
+pub const CHECK_IN_OPENS_BEFORE_MIN: i64 = 15;
+/// … and closes this many minutes after the start; a confirmed booking not checked in by then is a
+/// no-show and its places are released.
+pub const CHECK_IN_CLOSES_AFTER_MIN: i64 = 15;
+
+/// When check-in for a slot starting at `slot_start` opens and closes (both included).
+pub fn check_in_window(slot_start: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
+    (slot_start - Duration::minutes(CHECK_IN_OPENS_BEFORE_MIN), slot_start + Duration::minutes(CHECK_IN_CLOSES_AFTER_MIN))
+}
+
+/// Checking in at `now`: only a confirmed booking (a hold is confirmed, i.e. paid, first), only within
+/// the check-in window.
+pub fn check_in(status: BookingStatus, slot_start: NaiveDateTime, now: NaiveDateTime) -> Result<BookingStatus, TransitionError> {
+    if status != BookingStatus::Confirmed {
+        return Err(TransitionError::NotAllowed { from: status, action: "checked in" });
+    }
+    let (opens_at, closed_at) = check_in_window(slot_start);
+    if now < opens_at {
+        return Err(TransitionError::CheckInNotOpen { opens_at });
+    }
+    if now > closed_at {
+        return Err(TransitionError::CheckInClosed { closed_at });
+    }
+    Ok(BookingStatus::CheckedIn)
+}
+
+/// Whether a booking is a no-show at `now`: confirmed and not checked in when check-in closed.
+pub fn is_no_show(status: BookingStatus, slot_start: NaiveDateTime, now: NaiveDateTime) -> bool {
+    status == BookingStatus::Confirmed && now > check_in_window(slot_start).1
+}
+
+/// The latest slot start whose confirmed bookings are no-shows at `now` (starts before it, strictly,
+/// are due: see [`is_no_show`]).
+pub fn no_show_due_before(now: NaiveDateTime) -> NaiveDateTime {
+    now - Duration::minutes(CHECK_IN_CLOSES_AFTER_MIN)
 }
 
 /// Cancelling at `now`: free until the cut-off, later ones recorded as late; never once started.
@@ -560,6 +602,42 @@ mod tests {
         };
         let fields: Vec<&str> = input.parse().unwrap_err().iter().map(|error| error.field).collect();
         assert_eq!(fields, ["hold_min", "opens_at", "quota_per_week"]);
+    }
+
+    #[test]
+    fn check_in_window_and_no_shows() {
+        let start = at("2026-12-08 19:00");
+        // (status, now) → check-in outcome, and whether the booking is a no-show then
+        let check = |status: BookingStatus, now: &str, expect: Result<BookingStatus, TransitionError>, no_show: bool| {
+            assert_eq!(check_in(status, start, at(now)), expect, "{status:?} at {now}");
+            assert_eq!(is_no_show(status, start, at(now)), no_show, "no-show: {status:?} at {now}");
+        };
+        let not_open = Err(TransitionError::CheckInNotOpen { opens_at: at("2026-12-08 18:45") });
+        let closed = Err(TransitionError::CheckInClosed { closed_at: at("2026-12-08 19:15") });
+        check(BookingStatus::Confirmed, "2026-12-08 18:44", not_open.clone(), false);
+        check(BookingStatus::Confirmed, "2026-12-08 18:45", Ok(BookingStatus::CheckedIn), false);
+        check(BookingStatus::Confirmed, "2026-12-08 19:00", Ok(BookingStatus::CheckedIn), false);
+        check(BookingStatus::Confirmed, "2026-12-08 19:15", Ok(BookingStatus::CheckedIn), false);
+        check(BookingStatus::Confirmed, "2026-12-08 19:16", closed.clone(), true);
+        check(BookingStatus::Confirmed, "2026-12-09 08:00", closed, true);
+        let refused = |from| Err(TransitionError::NotAllowed { from, action: "checked in" });
+        for status in [
+            BookingStatus::Held,
+            BookingStatus::CheckedIn,
+            BookingStatus::Cancelled,
+            BookingStatus::CancelledLate,
+            BookingStatus::Expired,
+            BookingStatus::NoShow,
+        ] {
+            check(status, "2026-12-08 19:00", refused(status), false);
+            check(status, "2026-12-08 19:30", refused(status), false);
+        }
+        assert_eq!(no_show_due_before(at("2026-12-08 19:16")), at("2026-12-08 19:01"));
+        // The statement the job runs (start < no_show_due_before(now)) agrees with is_no_show.
+        for minute in 0..40 {
+            let now = at("2026-12-08 19:00") + Duration::minutes(minute);
+            assert_eq!(start < no_show_due_before(now), is_no_show(BookingStatus::Confirmed, start, now), "at {now}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::api::accounts::field_error;
 use crate::api::venues::local_now;
 use crate::booking_engine::BookOutcome;
 use crate::caller::Caller;
+use crate::check_in::CheckInCodeView;
 use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
 use crate::state::AppState;
@@ -424,6 +425,58 @@ pub async fn venue_day(State(state): State<AppState>, caller: Caller, Path(id): 
             })
             .collect(),
     ))
+}
+
+/// The check-in code of one of the caller's bookings (show it as text or QR at the venue): only for a
+/// confirmed booking (or one checked in already) until its check-in window closes, 15 minutes after
+/// the start.
+#[utoipa::path(get, path = "/api/v1/bookings/{id}/check-in-code", tag = "booking", params(("id" = String, Path, description = "Booking id")),
+    responses((status = 200, body = CheckInCodeView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "the server has no secret configured")))]
+pub async fn check_in_code(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<CheckInCodeView>, ApiError> {
+    let account = own(&caller)?;
+    let booking = state.store().booking(parse_booking_id(&id)?).await?;
+    if booking.account != account {
+        return Err(ApiError::not_found(format!("booking {id} does not exist")));
+    }
+    let hasher = state.identity_hasher().ok_or_else(crate::check_in::no_secret)?;
+    match crate::check_in::code_view(hasher, &booking, local_now()) {
+        Some(view) => Ok(Json(view)),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "booking_state",
+            format!("the booking is {}: check-in codes are for confirmed bookings until 15 minutes after the start", booking.status.as_str()),
+        )),
+    }
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInRequest {
+    /// The code the resident shows (`GET /api/v1/bookings/{id}/check-in-code`).
+    pub code: String,
+}
+
+/// Check a resident in at the venue with the code they show, from 15 minutes before the start to 15
+/// minutes after (the venue's operators). A confirmed booking not checked in by then becomes a
+/// no-show; three within 30 days ban booking for 30 days.
+#[utoipa::path(post, path = "/api/v1/venues/{id}/check-ins", tag = "booking", params(("id" = String, Path, description = "Venue id")),
+    request_body = CheckInRequest,
+    responses((status = 200, body = BookingView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "another venue's booking, not confirmed, or outside the check-in window"),
+        (status = 400, body = ErrorBody, description = "a malformed or forged code"), (status = 503, body = ErrorBody)))]
+pub async fn check_in_at_venue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<CheckInRequest>,
+) -> Result<Json<BookingView>, ApiError> {
+    let venue_id = VenueId::parse(&id).map_err(|reason| ApiError::invalid_parameter("id", reason))?;
+    if state.snapshot().catalog.get(&venue_id).is_none() {
+        return Err(ApiError::not_found(format!("venue {id} does not exist")));
+    }
+    let booking = crate::check_in::check_in_with_code(&state, &caller, &venue_id, &request.code).await?;
+    Ok(Json(view_with_rules(&state, &booking).await))
 }
 
 #[cfg(test)]

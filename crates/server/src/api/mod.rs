@@ -53,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/bookings/{id}/cancel", post(bookings::cancel))
         .route("/api/v1/bookings/{id}/confirm", post(bookings::confirm))
         .route("/api/v1/bookings/{id}/calendar.ics", get(bookings::calendar))
+        .route("/api/v1/bookings/{id}/check-in-code", get(bookings::check_in_code))
+        .route("/api/v1/venues/{id}/check-ins", post(bookings::check_in_at_venue))
         .route("/api/v1/me/bookings", get(bookings::mine))
         .route("/api/v1/venues/{id}/bookings", get(bookings::venue_day))
         .route("/api/v1/indicators/per-capita-sports-area", get(indicators::per_capita_sports_area_handler))
@@ -108,6 +110,8 @@ pub(crate) fn api_not_found(uri: &axum::http::Uri) -> ApiError {
         bookings::calendar,
         bookings::mine,
         bookings::venue_day,
+        bookings::check_in_code,
+        bookings::check_in_at_venue,
         admin::grant_role,
         admin::revoke_role,
         admin::search_audit,

@@ -271,11 +271,21 @@ async fn render_mine(state: &AppState, page: PageContext, status: StatusCode, pr
         Err(error) => return render_error_page(error.into(), &page),
     };
     let now = local_now();
+    let hasher = state.identity_hasher();
     let views = crate::api::bookings::views_with_rules(state, &bookings).await;
     let mut rows = Vec::with_capacity(bookings.len());
     for (booking, view) in bookings.iter().zip(views) {
         let cancellable = matches!(booking.status, BookingStatus::Held | BookingStatus::Confirmed) && now < booking.slot_start;
         let late = view.free_cancellation_until.as_deref().is_some_and(|until| local(now).as_str() > until);
+        let check_in = hasher.and_then(|hasher| crate::check_in::code_view(hasher, booking, now)).map(|code| {
+            let short = |text: &str| text.get(11..16).unwrap_or(text).to_string();
+            context! {
+                qr => check_in_qr_svg(&code.code),
+                window => fill(lang.text("booking_check_in_window"), &[("opens", &short(&code.opens_at)), ("closes", &short(&code.closes_at))]),
+                code => code.code,
+                checked_in => code.checked_in,
+            }
+        });
         rows.push(context! {
             id => view.id,
             venue => view.venue_name.clone().unwrap_or(view.venue_id.clone()),
@@ -291,12 +301,22 @@ async fn render_mine(state: &AppState, page: PageContext, status: StatusCode, pr
             late => late,
             ics_url => format!("/api/v1/bookings/{}/calendar.ics", view.id),
             past => booking.slot_start < now,
+            check_in => check_in,
         });
     }
     let booked = page.query_value("booked").map(str::to_string);
     let data = context! { bookings => rows, problem => problem, booked => booked, done => page.query_value("done").map(str::to_string) };
     let title = lang.text("my_bookings_title");
     page.render(status, "my_bookings.html", title, data)
+}
+
+/// The check-in code as a QR code (inline SVG); empty when it cannot be encoded (it always can: a code
+/// is at most 40 characters).
+fn check_in_qr_svg(code: &str) -> String {
+    match qrcode::QrCode::new(code.as_bytes()) {
+        Ok(qr) => qr.render::<qrcode::render::svg::Color>().min_dimensions(160, 160).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
 }
 
 pub async fn my_bookings(State(state): State<AppState>, page: PageContext) -> Response {

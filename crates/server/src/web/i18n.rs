@@ -392,6 +392,12 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("booking_status_cancelled_late", "迟取消", "cancelled late"),
     ("booking_status_expired", "已过期", "expired"),
     ("booking_status_no_show", "未到场", "no-show"),
+    ("booking_check_in_code", "签到码", "check-in code"),
+    (
+        "booking_check_in_window",
+        "请于 {opens}–{closes} 在场馆出示此码签到；届时未签到记为未到场（30 天内 3 次未到场将暂停预约 30 天）。",
+        "Show this code at the venue between {opens} and {closes}. Not checked in by then counts as a no-show (3 no-shows within 30 days suspend booking for 30 days).",
+    ),
     // Operator
     ("operator_manage_link", "管理预约", "Manage booking"),
     ("operator_title", "预约管理 · {venue}", "Manage booking · {venue}"),
@@ -491,6 +497,9 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "Saved. Slots the new rules add have been generated; existing slots are unchanged.",
     ),
     ("operator_done_closure", "已添加停用时段。", "Closure added."),
+    ("operator_done_checked_in", "已签到。", "Checked in."),
+    ("operator_check_in_code", "签到码（扫码或输入）", "Check-in code (scan or type)"),
+    ("operator_check_in_button", "签到", "Check in"),
     ("operator_done_kept", "{n} 个时段已有预约而保留，请联系预约者。", "{n} slot(s) with bookings were kept: please contact those people."),
     ("operator_problem_required", "必填", "is required"),
     ("operator_problem_number", "请填写整数", "expected a whole number"),

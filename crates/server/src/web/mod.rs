@@ -107,6 +107,7 @@ fn page_routes() -> PageRoutes {
         .post("/venues/{id}/manage/resources", operator::create_submit)
         .post("/venues/{id}/manage/resources/{rid}", operator::update_submit)
         .post("/venues/{id}/manage/resources/{rid}/closures", operator::closure_submit)
+        .post("/venues/{id}/manage/check-in", operator::check_in_submit)
         .post("/bookings", booking::book_submit)
         .get("/account/bookings", booking::my_bookings)
         .get("/account/fitness", fitness::report_page)

@@ -521,6 +521,7 @@ enum Target {
     Create,
     Resource(String),
     Closure(String),
+    CheckIn,
 }
 
 /// A refused form: where it was, what was wrong, and what was typed.
@@ -586,6 +587,7 @@ fn done_text(page: &PageContext) -> Option<String> {
         "created" => lang.text("operator_done_created").to_string(),
         "updated" => lang.text("operator_done_updated").to_string(),
         "closure" => lang.text("operator_done_closure").to_string(),
+        "checked_in" => lang.text("operator_done_checked_in").to_string(),
         _ => return None,
     };
     if let Some(kept) = page.query_value("kept").and_then(|kept| kept.parse::<u32>().ok()).filter(|kept| *kept > 0) {
@@ -727,6 +729,13 @@ async fn render_manage(state: &AppState, page: PageContext, venue_text: &str, st
         (Value::from(()), None)
     };
     let status = if status == StatusCode::OK { day_status.unwrap_or(status) } else { status };
+    // Checking people in is the venue's operators' (`CheckInBooking`), with the code the resident shows.
+    let check_in_problem = take_if(&mut failed, |target| matches!(target, Target::CheckIn)).map(|failed| failed.problem);
+    let check_in = if page.visitor.caller.require(&Action::CheckInBooking { venue: venue.clone() }).is_ok() {
+        context! { action => format!("/venues/{venue}/manage/check-in"), problem => check_in_problem }
+    } else {
+        Value::from(())
+    };
     let days: Vec<Value> = short_weekdays(lang).iter().enumerate().map(|(index, name)| context! { value => index + 1, name => name }).collect();
     let kinds: Vec<Value> = RESOURCE_KINDS.iter().map(|kind| context! { value => kind, name => kind_name(lang, kind) }).collect();
     let data = context! {
@@ -737,6 +746,7 @@ async fn render_manage(state: &AppState, page: PageContext, venue_text: &str, st
         create_open => create_problem.is_some() || resources.is_empty(),
         create_problem => create_problem,
         day => day,
+        check_in => check_in,
         done => done_text(&page),
         days => days,
         kinds => kinds,
@@ -784,6 +794,22 @@ pub async fn create_submit(State(state): State<AppState>, Path(venue): Path<Stri
         Err(error) => {
             let view = form.view;
             refused(&state, page, &venue, error, |problem| Failed { target: Target::Create, problem, resource_form: Some(view), closure_form: None }).await
+        }
+    }
+}
+
+/// `POST /venues/{id}/manage/check-in`: checks a resident in with the code they show
+/// (`check_in::check_in_with_code`, as the API does).
+pub async fn check_in_submit(State(state): State<AppState>, Path(venue): Path<String>, PageForm(page, pairs): PageForm<Vec<(String, String)>>) -> Response {
+    let venue_id = match check_access(&state, &page, &venue) {
+        Ok((id, _, _)) => id,
+        Err(response) => return *response,
+    };
+    let code = pairs.iter().find(|(name, _)| name == "code").map_or("", |(_, value)| value.as_str());
+    match crate::check_in::check_in_with_code(&state, &page.visitor.caller, &venue_id, code).await {
+        Ok(_) => page.redirect(&format!("/venues/{venue_id}/manage?done=checked_in#day")),
+        Err(error) => {
+            refused(&state, page, &venue, error, |problem| Failed { target: Target::CheckIn, problem, resource_form: None, closure_form: None }).await
         }
     }
 }
