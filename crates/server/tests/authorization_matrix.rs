@@ -83,6 +83,9 @@ const ROWS: &[Row] = &[
     Row { method: "get", path: "/api/v1/bookings/{id}", expect: [401, 200, 200, 200, 200, 200] },
     Row { method: "post", path: "/api/v1/bookings/{id}/confirm", expect: [401, 409, 409, 409, 409, 409] },
     Row { method: "get", path: "/api/v1/bookings/{id}/calendar.ics", expect: [401, 200, 200, 200, 200, 200] },
+    Row { method: "get", path: "/api/v1/bookings/{id}/check-in-code", expect: [401, 200, 200, 200, 200, 200] },
+    // Checking in is the venue's operators' (and platform administrators'); a made-up code is 400.
+    Row { method: "post", path: "/api/v1/venues/{id}/check-ins", expect: [401, 403, 403, 403, 400, 400] },
     Row { method: "get", path: "/api/v1/me/bookings", expect: [401, 200, 200, 200, 200, 200] },
     Row { method: "get", path: "/api/v1/venues/{id}/bookings", expect: [401, 403, 200, 403, 200, 200] },
     Row { method: "post", path: "/api/v1/bookings/{id}/cancel", expect: [401, 200, 200, 200, 200, 200] },
@@ -134,6 +137,7 @@ const PAGE_ROWS: &[Row] = &[
     Row { method: "post", path: "/venues/{id}/manage/resources", expect: [303, 403, 303, 403, 303, 403] },
     Row { method: "post", path: "/venues/{id}/manage/resources/{rid}", expect: [303, 403, 303, 403, 303, 403] },
     Row { method: "post", path: "/venues/{id}/manage/resources/{rid}/closures", expect: [303, 403, 303, 403, 303, 403] },
+    Row { method: "post", path: "/venues/{id}/manage/check-in", expect: [303, 403, 403, 403, 400, 403] },
     Row { method: "post", path: "/bookings", expect: [303, 303, 303, 303, 303, 403] },
     Row { method: "get", path: "/account/bookings", expect: [303, 200, 200, 200, 200, 303] },
     Row { method: "get", path: "/account/fitness", expect: [303, 200, 200, 200, 200, 303] },
@@ -194,6 +198,7 @@ fn page_request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -
             let fields = vec![("from", format!("{day}T08:00")), ("to", format!("{day}T10:00")), ("reason", "页面矩阵".into())];
             ("/venues/base/manage/resources/base-court/closures".into(), fields)
         }
+        ("post", "/venues/{id}/manage/check-in") => ("/venues/base/manage/check-in".into(), vec![("code", "1-000000000000".into())]),
         ("get", "/stations/{id}/results") => ("/stations/base-station/results".into(), vec![]),
         ("post", "/stations/{id}/results") => (
             "/stations/base-station/results".into(),
@@ -338,6 +343,8 @@ fn request_for(row: &Row, actor: &Actor, index: usize, target: AccountId) -> (St
         ("get", "/api/v1/bookings/{id}") => (format!("/api/v1/bookings/{}", actor.last_booking_id.as_deref().unwrap_or("1")), None),
         ("post", "/api/v1/bookings/{id}/confirm") => (format!("/api/v1/bookings/{}/confirm", actor.last_booking_id.as_deref().unwrap_or("1")), None),
         ("post", "/api/v1/bookings/{id}/cancel") => (format!("/api/v1/bookings/{}/cancel", actor.last_booking_id.as_deref().unwrap_or("1")), None),
+        ("get", "/api/v1/bookings/{id}/check-in-code") => (format!("/api/v1/bookings/{}/check-in-code", actor.last_booking_id.as_deref().unwrap_or("1")), None),
+        ("post", "/api/v1/venues/{id}/check-ins") => ("/api/v1/venues/base/check-ins".into(), Some(json!({"code": "1-000000000000"}))),
         ("get", "/api/v1/bookings/{id}/calendar.ics") => (format!("/api/v1/bookings/{}/calendar.ics", actor.last_booking_id.as_deref().unwrap_or("1")), None),
         ("get", "/api/v1/venues/{id}/bookings") => ("/api/v1/venues/base/bookings".into(), None),
         ("delete", "/api/v1/me/tokens/{id}") => (format!("/api/v1/me/tokens/{}", actor.last_token_id.as_deref().unwrap_or("1")), None),
