@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::{NaiveDateTime, Utc};
-use fitforall_core::booking::{BookingStatus, check_in, check_in_window};
+use fitforall_core::booking::{BookingStatus, TransitionError, check_in, check_in_window};
 use fitforall_core::policy::{Action, Actor};
 use fitforall_core::venue::VenueId;
 use fitforall_store::{Booking, Store, StoreError};
@@ -112,10 +112,44 @@ pub fn no_secret() -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_secret", "check-in codes need the server secret, and the server has none configured")
 }
 
+/// Why a check-in did not happen.
+#[derive(Debug)]
+pub enum CheckInError {
+    /// Not allowed, a malformed or forged code (400), no secret, the store: as the API answers it.
+    Api(ApiError),
+    /// The booking is at another venue (409).
+    OtherVenue(VenueId),
+    /// The core's refusal: not confirmed, or outside the check-in window (409).
+    Refused(TransitionError),
+}
+
+impl From<ApiError> for CheckInError {
+    fn from(error: ApiError) -> CheckInError {
+        CheckInError::Api(error)
+    }
+}
+
+impl From<fitforall_store::StoreError> for CheckInError {
+    fn from(error: fitforall_store::StoreError) -> CheckInError {
+        CheckInError::Api(error.into())
+    }
+}
+
+impl CheckInError {
+    /// The API's answer (English messages; the pages word the refusals themselves).
+    pub fn into_api(self) -> ApiError {
+        match self {
+            CheckInError::Api(error) => error,
+            CheckInError::OtherVenue(venue) => ApiError::new(StatusCode::CONFLICT, "other_venue", format!("this booking is for venue {venue}")),
+            CheckInError::Refused(refusal) => ApiError::new(StatusCode::CONFLICT, "booking_state", refusal.to_string()),
+        }
+    }
+}
+
 /// The operator of `venue` checks a resident in with the code they show (API and operator page).
 /// 401/403 for someone else, 400 for a code that is malformed or not this server's, 409 when the
 /// booking is at another venue, not confirmed, or outside its check-in window.
-pub async fn check_in_with_code(state: &AppState, caller: &Caller, venue: &VenueId, code_text: &str) -> Result<Booking, ApiError> {
+pub async fn check_in_with_code(state: &AppState, caller: &Caller, venue: &VenueId, code_text: &str) -> Result<Booking, CheckInError> {
     if matches!(caller.actor, Actor::Anonymous) {
         caller.require_login()?;
     }
@@ -123,7 +157,7 @@ pub async fn check_in_with_code(state: &AppState, caller: &Caller, venue: &Venue
     let hasher = state.identity_hasher().ok_or_else(no_secret)?;
     let code = CheckInCode::parse(code_text).map_err(|reason| field_error("code", reason))?;
     // An unknown booking and a wrong MAC answer alike: a code reveals nothing unless it is genuine.
-    let not_valid = || field_error("code", "this check-in code is not valid");
+    let not_valid = || CheckInError::Api(field_error("code", "this check-in code is not valid"));
     let booking = match state.store().booking(code.booking_id()).await {
         Ok(booking) => booking,
         Err(StoreError::NotFound(_)) => return Err(not_valid()),
@@ -133,11 +167,11 @@ pub async fn check_in_with_code(state: &AppState, caller: &Caller, venue: &Venue
         return Err(not_valid());
     }
     if booking.venue != *venue {
-        return Err(ApiError::new(StatusCode::CONFLICT, "other_venue", format!("this booking is for venue {}, not {venue}", booking.venue)));
+        return Err(CheckInError::OtherVenue(booking.venue));
     }
     let now = local_now();
     let changed = state.store().change_booking_at_venue(venue, booking.id, Utc::now(), |booking, _| check_in(booking.status, booking.slot_start, now)).await?;
-    changed.map_err(|refusal| ApiError::new(StatusCode::CONFLICT, "booking_state", refusal.to_string()))
+    changed.map_err(CheckInError::Refused)
 }
 
 /// Marks no-shows every `interval_ms` (first looking back `NO_SHOW_CATCH_UP_HOURS`, then

@@ -475,7 +475,7 @@ pub async fn check_in_at_venue(
     if state.snapshot().catalog.get(&venue_id).is_none() {
         return Err(ApiError::not_found(format!("venue {id} does not exist")));
     }
-    let booking = crate::check_in::check_in_with_code(&state, &caller, &venue_id, &request.code).await?;
+    let booking = crate::check_in::check_in_with_code(&state, &caller, &venue_id, &request.code).await.map_err(crate::check_in::CheckInError::into_api)?;
     Ok(Json(view_with_rules(&state, &booking).await))
 }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use fitforall_core::booking::{BookingRules, BookingRulesInput, BookingStatus, ResourceId, SlotRuleInput, Weekdays};
 use fitforall_core::policy::Action;
 use fitforall_core::region::RegionCode;
@@ -422,6 +422,7 @@ fn simple_label(lang: Lang, name: &str) -> String {
         "to" => "operator_field_to",
         "reason" => "operator_field_reason",
         "date" => "operator_field_date",
+        "code" => "booking_check_in_code",
         _ => return name.to_string(),
     };
     lang.text(key).to_string()
@@ -806,12 +807,29 @@ pub async fn check_in_submit(State(state): State<AppState>, Path(venue): Path<St
         Err(response) => return *response,
     };
     let code = pairs.iter().find(|(name, _)| name == "code").map_or("", |(_, value)| value.as_str());
-    match crate::check_in::check_in_with_code(&state, &page.visitor.caller, &venue_id, code).await {
-        Ok(_) => page.redirect(&format!("/venues/{venue_id}/manage?done=checked_in#day")),
-        Err(error) => {
-            refused(&state, page, &venue, error, |problem| Failed { target: Target::CheckIn, problem, resource_form: None, closure_form: None }).await
-        }
-    }
+    let error = match crate::check_in::check_in_with_code(&state, &page.visitor.caller, &venue_id, code).await {
+        Ok(_) => return page.redirect(&format!("/venues/{venue_id}/manage?done=checked_in#day")),
+        Err(error) => check_in_refusal(page.lang, error),
+    };
+    refused(&state, page, &venue, error, |problem| Failed { target: Target::CheckIn, problem, resource_form: None, closure_form: None }).await
+}
+
+/// A refused check-in, worded for the operator at the desk in the page's language.
+fn check_in_refusal(lang: Lang, error: crate::check_in::CheckInError) -> ApiError {
+    use crate::check_in::CheckInError;
+    use fitforall_core::booking::TransitionError;
+    let time = |at: NaiveDateTime| at.format("%m-%d %H:%M").to_string();
+    let message = match &error {
+        CheckInError::Api(_) => return error.into_api(),
+        CheckInError::OtherVenue(venue) => fill(lang.text("operator_check_in_other_venue"), &[("venue", venue.as_str())]),
+        CheckInError::Refused(TransitionError::NotAllowed { from: BookingStatus::CheckedIn, .. }) => lang.text("operator_check_in_already").to_string(),
+        CheckInError::Refused(TransitionError::NotAllowed { from, .. }) => fill(lang.text("operator_check_in_state"), &[("status", status_text(lang, *from))]),
+        CheckInError::Refused(TransitionError::CheckInNotOpen { opens_at }) => fill(lang.text("operator_check_in_not_open"), &[("at", &time(*opens_at))]),
+        CheckInError::Refused(TransitionError::CheckInClosed { closed_at }) => fill(lang.text("operator_check_in_closed"), &[("at", &time(*closed_at))]),
+        CheckInError::Refused(TransitionError::SlotStarted) => return error.into_api(),
+    };
+    let code = error.into_api().code;
+    ApiError::new(StatusCode::CONFLICT, code, message)
 }
 
 /// The resource `rid` of venue `venue_id` (404 when it belongs to another venue).
