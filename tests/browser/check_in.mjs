@@ -3,7 +3,7 @@
 // a free every-day session whose only slot starts a few minutes from now (China local time, UTC+8),
 // so that the slot is inside its check-in window (15 min before the start to 15 min after) → the
 // demo resident books that slot on the week grid → my bookings: 签到码 (QR code and text) → the
-// operator types a malformed code (400), a forged one (400 "not valid"), the code of the resident's
+// operator types a malformed code (400), a forged one (400 签到码无效), the code of the resident's
 // booking of the same time tomorrow (409 "签到 … 开始"), the genuine code (已签到。, the day
 // sheet says 已签到) and the genuine code again (409 该预约已签到) → the resident's booking is 已签到
 // without a 签到码 → the check-in form on a phone has no horizontal overflow → no unexpected
@@ -233,23 +233,23 @@ runJourney('check-in', async ({ base, server, browser }) => {
     await shot(me, '51-check-in-code');
   });
 
-  await step('the operator types a malformed code (12345) → 400 "expected a check-in code like", nothing checked in', async () => {
+  await step('the operator types a malformed code (12345) → 400 "签到码的格式应如 …", nothing checked in', async () => {
     check(trip.code, 'no check-in code was read');
     await op.goto(`${base}/venues/${operator.venueId}/manage`);
     const rows = await dayRows(op, trip.bookingId);
     check(rows.length === 1 && rows[0].status === '已确认', `the day sheet before checking in: ${JSON.stringify(rows)}`);
     const response = await submitCode(op, operator.venueId, '12345');
-    await expectRefused(op, response, 400, 'expected a check-in code like', trip.bookingId);
+    await expectRefused(op, response, 400, '签到码的格式应如', trip.bookingId);
     await shot(op, '51-malformed');
   });
 
-  await step('a forged code (last hex digit changed) → 400 "this check-in code is not valid"', async () => {
+  await step('a forged code (last hex digit changed) → 400 "签到码无效"', async () => {
     check(trip.code, 'no check-in code was read');
     const last = trip.code.slice(-1);
     const forged = `${trip.code.slice(0, -1)}${last === '0' ? '1' : '0'}`;
     // Typed into the form of the refused page the last answer left (it must work as well).
     const response = await submitCode(op, operator.venueId, forged);
-    await expectRefused(op, response, 400, 'this check-in code is not valid', trip.bookingId);
+    await expectRefused(op, response, 400, '签到码无效', trip.bookingId);
     await shot(op, '51-forged');
   });
 

@@ -37,16 +37,30 @@ pub struct CheckInCode {
     mac: String,
 }
 
+/// What is wrong with a code as typed or scanned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeProblem {
+    #[error("enter the check-in code the resident shows")]
+    Empty,
+    #[error("a check-in code has at most {MAX_CODE_CHARS} characters")]
+    TooLong,
+    #[error("expected a check-in code like 1234567890-0123456789ab, got {0:?}")]
+    Malformed(String),
+    /// Well formed, but no booking has it: unknown, or not signed by this server.
+    #[error("this check-in code is not valid")]
+    NotValid,
+}
+
 impl CheckInCode {
-    pub fn parse(text: &str) -> Result<CheckInCode, String> {
+    pub fn parse(text: &str) -> Result<CheckInCode, CodeProblem> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("enter the check-in code the resident shows".into());
+            return Err(CodeProblem::Empty);
         }
         if text.chars().count() > MAX_CODE_CHARS {
-            return Err(format!("a check-in code has at most {MAX_CODE_CHARS} characters"));
+            return Err(CodeProblem::TooLong);
         }
-        let malformed = || format!("expected a check-in code like 1234567890-0123456789ab, got {text:?}");
+        let malformed = || CodeProblem::Malformed(text.to_string());
         let (id, mac) = text.split_once('-').ok_or_else(malformed)?;
         let booking_id = id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(malformed)?;
         if mac.len() != CODE_MAC_HEX_DIGITS || !mac.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -115,8 +129,10 @@ pub fn no_secret() -> ApiError {
 /// Why a check-in did not happen.
 #[derive(Debug)]
 pub enum CheckInError {
-    /// Not allowed, a malformed or forged code (400), no secret, the store: as the API answers it.
+    /// Not allowed, no secret, the store: as the API answers it.
     Api(ApiError),
+    /// A malformed, unknown or forged code (400, on the field `code`).
+    Code(CodeProblem),
     /// The booking is at another venue (409).
     OtherVenue(VenueId),
     /// The core's refusal: not confirmed, or outside the check-in window (409).
@@ -140,6 +156,7 @@ impl CheckInError {
     pub fn into_api(self) -> ApiError {
         match self {
             CheckInError::Api(error) => error,
+            CheckInError::Code(problem) => field_error("code", problem.to_string()),
             CheckInError::OtherVenue(venue) => ApiError::new(StatusCode::CONFLICT, "other_venue", format!("this booking is for venue {venue}")),
             CheckInError::Refused(refusal) => ApiError::new(StatusCode::CONFLICT, "booking_state", refusal.to_string()),
         }
@@ -155,9 +172,9 @@ pub async fn check_in_with_code(state: &AppState, caller: &Caller, venue: &Venue
     }
     caller.require(&Action::CheckInBooking { venue: venue.clone() })?;
     let hasher = state.identity_hasher().ok_or_else(no_secret)?;
-    let code = CheckInCode::parse(code_text).map_err(|reason| field_error("code", reason))?;
+    let code = CheckInCode::parse(code_text).map_err(CheckInError::Code)?;
     // An unknown booking and a wrong MAC answer alike: a code reveals nothing unless it is genuine.
-    let not_valid = || CheckInError::Api(field_error("code", "this check-in code is not valid"));
+    let not_valid = || CheckInError::Code(CodeProblem::NotValid);
     let booking = match state.store().booking(code.booking_id()).await {
         Ok(booking) => booking,
         Err(StoreError::NotFound(_)) => return Err(not_valid()),

@@ -500,6 +500,10 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("operator_done_checked_in", "已签到。", "Checked in."),
     ("operator_check_in_code", "签到码（扫码或输入）", "Check-in code (scan or type)"),
     ("operator_check_in_button", "签到", "Check in"),
+    ("check_in_code_empty", "请输入居民出示的签到码。", "Enter the check-in code the resident shows."),
+    ("check_in_code_too_long", "签到码最多 40 个字符。", "A check-in code has at most 40 characters."),
+    ("check_in_code_malformed", "签到码的格式应如 1234567890-0123456789ab。", "Expected a check-in code like 1234567890-0123456789ab."),
+    ("check_in_code_not_valid", "签到码无效。", "This check-in code is not valid."),
     ("operator_check_in_already", "该预约已签到。", "This booking is already checked in."),
     (
         "operator_check_in_state",

@@ -821,6 +821,16 @@ fn check_in_refusal(lang: Lang, error: crate::check_in::CheckInError) -> ApiErro
     let time = |at: NaiveDateTime| at.format("%m-%d %H:%M").to_string();
     let message = match &error {
         CheckInError::Api(_) => return error.into_api(),
+        CheckInError::Code(problem) => {
+            use crate::check_in::CodeProblem;
+            let reason = match problem {
+                CodeProblem::Empty => lang.text("check_in_code_empty"),
+                CodeProblem::TooLong => lang.text("check_in_code_too_long"),
+                CodeProblem::Malformed(_) => lang.text("check_in_code_malformed"),
+                CodeProblem::NotValid => lang.text("check_in_code_not_valid"),
+            };
+            return ApiError::invalid_body(vec![fitforall_core::venue::FieldError::new("code", reason)]);
+        }
         CheckInError::OtherVenue(venue) => fill(lang.text("operator_check_in_other_venue"), &[("venue", venue.as_str())]),
         CheckInError::Refused(TransitionError::NotAllowed { from: BookingStatus::CheckedIn, .. }) => lang.text("operator_check_in_already").to_string(),
         CheckInError::Refused(TransitionError::NotAllowed { from, .. }) => fill(lang.text("operator_check_in_state"), &[("status", status_text(lang, *from))]),
