@@ -90,6 +90,12 @@ fn fields(reply: &Value) -> Vec<String> {
         .collect()
 }
 
+/// PUTs `body` again (no change): the answer reports no kept slots.
+async fn reply_has_no_kept_slots(app: &TestApp, token: Option<&str>, body: &Value) -> bool {
+    let (status, reply) = app.call(Method::PUT, "/api/v1/resources/court-1", token, Some(body.clone())).await;
+    status == 200 && reply.get("kept_slots").is_none()
+}
+
 fn day(today: NaiveDate, offset: u64) -> NaiveDate {
     today.checked_add_days(Days::new(offset)).unwrap()
 }
@@ -286,6 +292,22 @@ async fn story(database: &TestDatabase) {
     assert_eq!(status, 404, "{label}");
     let (status, _) = app.call(Method::PUT, "/api/v1/resources/court-1", None, Some(changed.clone())).await;
     assert_eq!(status, 401, "{label}");
+    assert!(reply_has_no_kept_slots(&app, admin, &changed).await, "{label}: nothing kept when nothing booked differs");
+
+    // Changing the hours: the coming slots the new rules no longer give are removed, unless booked
+    // (then kept and reported); the new rules' slots are generated around them.
+    let mut hours = changed.clone();
+    hours["slot_rules"] = json!([{"weekdays": "1-7", "start": "09:00", "end": "11:00", "slot_length_min": 30, "places": 4}]);
+    let (status, reply) = app.call(Method::PUT, "/api/v1/resources/court-1", admin, Some(hours)).await;
+    assert_eq!(status, 200, "{label}: {reply}");
+    let kept: Vec<&str> =
+        reply["kept_slots"].as_array().unwrap_or_else(|| panic!("{label}: {reply}")).iter().map(|slot| slot["id"].as_str().unwrap()).collect();
+    assert_eq!(kept, [booked_slot.to_string().as_str()], "{label}: the booked 08:00 slot stays");
+    let (_, reply) = app.get(&format!("/api/v1/resources/court-1/slots?from={day_after}&days=1")).await;
+    assert_eq!(starts(&reply), ["08:00", "10:00", "10:30"], "{label}: 09:00–10:00 is closed; the old hourly slots are gone");
+    let (_, reply) = app.get(&format!("/api/v1/resources/court-1/slots?from={}&days=1", day(today, 3))).await;
+    assert_eq!(starts(&reply), ["09:00", "09:30", "10:00", "10:30"], "{label}: the 13:00 rule's slots are gone");
+    assert!(app.state.store().audit_slot_counts().await.unwrap().is_empty(), "{label}");
 
     // Who may manage: the region administrator of Hangzhou for the Hangzhou venue only, the operator of
     // a venue for that venue only, a resident nowhere.
@@ -324,7 +346,7 @@ async fn story(database: &TestDatabase) {
 
     // Every write is in the audit log, with the venue's region.
     assert_eq!(audit_count(&app, "create_resource").await, 4, "{label}: court-1, nb-court, and the Hangzhou admin's and operator's");
-    assert_eq!(audit_count(&app, "update_resource").await, 3, "{label}");
+    assert_eq!(audit_count(&app, "update_resource").await, 5, "{label}: three above, the unchanged one and the new hours");
     assert_eq!(audit_count(&app, "create_closure").await, 4, "{label}");
     let query = AuditQuery {
         actor: None,
@@ -336,7 +358,7 @@ async fn story(database: &TestDatabase) {
         offset: 0,
     };
     let entries = app.state.store().search_audit(&query).await.unwrap();
-    assert_eq!(entries.len(), 3, "{label}");
+    assert_eq!(entries.len(), 5, "{label}");
     assert_eq!(entries[0].target, "resource court-1", "{label}");
     assert!(entries[0].before_json.as_deref().is_some_and(|before| before.contains("court-1")), "{label}");
     assert!(entries[0].after_json.as_deref().is_some_and(|after| after.contains("一号场")), "{label}");

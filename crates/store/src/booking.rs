@@ -471,6 +471,52 @@ impl Store {
         rows.into_iter().map(slot_from_row).collect()
     }
 
+    /// After a resource's rules changed: removes its slots starting after `after` that the new rules no
+    /// longer give (`wanted`: start, end, capacity and prices as generated) and nobody ever booked.
+    /// Returns the slots that differ from the rules but are kept because they have bookings, in start
+    /// order (the operator contacts those people). New slots are generated afterwards as usual.
+    pub async fn remove_slots_not_wanted(&self, resource: &Resource, after: NaiveDateTime, wanted: &[SlotSpec]) -> StoreResult<Vec<Slot>> {
+        let wanted: HashSet<(NaiveDateTime, NaiveDateTime, u32, i64, i64)> =
+            wanted.iter().map(|spec| (spec.start, spec.end, spec.capacity, spec.price_fen, spec.reduced_price_fen)).collect();
+        let after = local_text(after);
+        let rows: Vec<SlotRow> = dispatch!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let rows: Vec<SlotRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SLOT_COLUMNS} FROM slots WHERE province_code = $1 AND resource_id = $2 AND starts_at > $3 ORDER BY starts_at"
+            )))
+            .bind(&resource.province)
+            .bind(resource.id.as_str())
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut differing = Vec::new();
+            for row in rows {
+                let slot = slot_from_row(row.clone())?;
+                if !wanted.contains(&(slot.start, slot.end, slot.capacity, slot.price_fen, slot.reduced_price_fen)) {
+                    differing.push((slot.id.as_i64(), row));
+                }
+            }
+            let mut kept = Vec::new();
+            for (id, row) in differing {
+                // Guarded: a slot booked meanwhile (places taken, or any booking ever) stays.
+                let removed = sqlx::query(
+                    "DELETE FROM slots WHERE province_code = $1 AND id = $2 AND taken = 0 AND NOT EXISTS (SELECT 1 FROM bookings WHERE bookings.slot_id = slots.id)",
+                )
+                .bind(&resource.province)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if removed == 0 {
+                    kept.push(row);
+                }
+            }
+            tx.commit().await?;
+            kept
+        });
+        rows.into_iter().map(slot_from_row).collect()
+    }
+
     pub async fn closures_of(&self, resource: &ResourceId) -> StoreResult<Vec<(i64, Closure)>> {
         let rows: Vec<(i64, String, String, String, bool)> = dispatch!(self, |pool, begin| {
             sqlx::query_as("SELECT id, starts_at, ends_at, reason, urgent FROM closures WHERE resource_id = $1 ORDER BY starts_at")

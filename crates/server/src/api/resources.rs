@@ -162,6 +162,11 @@ pub struct ResourceView {
     /// RFC 3339.
     pub created_at: String,
     pub updated_at: String,
+    /// Only in the answer to an update: the coming slots that the new rules no longer give but that
+    /// stay because they have bookings (the operator contacts those people). Every other such slot was
+    /// removed, and the slots of the new rules were generated.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_slots: Vec<SlotView>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -253,6 +258,7 @@ pub fn resource_view(resource: &Resource) -> ResourceView {
             ban_days: rules.ban_days,
         },
         real_name: resource.real_name,
+        kept_slots: Vec::new(),
         created_at: resource.created_at.to_rfc3339(),
         updated_at: resource.updated_at.to_rfc3339(),
     }
@@ -583,8 +589,17 @@ pub async fn update_resource(state: &AppState, caller: &Caller, id: &ResourceId,
     };
     state.store().update_resource(&resource).await?;
     tracing::info!(resource = %resource.id, by = %caller.label(), "resource updated");
-    let view = resource_view(&resource);
+    let mut view = resource_view(&resource);
     audit(state, caller, "update_resource", format!("resource {}", resource.id), region, to_json(&resource_view(&current)), to_json(&view)).await?;
+    // The coming slots follow the new rules: those the rules no longer give go unless booked. (Closures
+    // are left out of the comparison: their slots were removed, or kept and reported, when closed.)
+    let now = local_now();
+    let wanted = crate::slot_generation::slots_to_create(&resource, &[], now.date(), &[]);
+    let kept = state.store().remove_slots_not_wanted(&resource, now, &wanted).await?;
+    if !kept.is_empty() {
+        tracing::info!(resource = %resource.id, kept = kept.len(), "slots that the new rules no longer give were kept: they have bookings");
+    }
+    view.kept_slots = kept.iter().map(|slot| slot_view(slot, &resource.booking_rules, now)).collect();
     generate_after_write(state, &resource).await;
     Ok(view)
 }

@@ -874,7 +874,10 @@ pub async fn update_submit(
         Err(form.located(form.local_error()))
     };
     match result {
-        Ok(_) => page.redirect(&format!("/venues/{venue_id}/manage?done=updated#r-{id}")),
+        Ok(view) => {
+            let kept = if view.kept_slots.is_empty() { String::new() } else { format!("&kept={}", view.kept_slots.len()) };
+            page.redirect(&format!("/venues/{venue_id}/manage?done=updated{kept}#r-{id}"))
+        }
         Err(error) => {
             let mut view = form.view;
             view.id = id.to_string();
