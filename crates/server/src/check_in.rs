@@ -188,7 +188,22 @@ pub async fn check_in_with_code(state: &AppState, caller: &Caller, venue: &Venue
     }
     let now = local_now();
     let changed = state.store().change_booking_at_venue(venue, booking.id, Utc::now(), |booking, _| check_in(booking.status, booking.slot_start, now)).await?;
-    changed.map_err(CheckInError::Refused)
+    let checked_in = changed.map_err(CheckInError::Refused)?;
+    // Who checked whom in, and when, is in the audit log (in the venue's region).
+    if let Some(region) = state.snapshot().catalog.get(venue).map(|venue| venue.region) {
+        let status = |status: BookingStatus| Some(serde_json::json!({ "status": status.as_str() }).to_string());
+        crate::api::resources::audit(
+            state,
+            caller,
+            "check_in",
+            format!("booking {}", checked_in.id),
+            region,
+            status(booking.status),
+            status(checked_in.status),
+        )
+        .await?;
+    }
+    Ok(checked_in)
 }
 
 /// Marks no-shows every `interval_ms` (first looking back `NO_SHOW_CATCH_UP_HOURS`, then

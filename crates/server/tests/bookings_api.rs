@@ -346,6 +346,11 @@ async fn check_in_over_http_on_every_backend() {
         let (status, body) = check_in_call(&app, &operator, "base", json!({"code": code})).await;
         assert_eq!(status, 200, "{label}: {body}");
         assert_eq!(body["status"], "checked_in", "{label}");
+        let query = fitforall_store::AuditQuery { actor: None, action: Some("check_in".into()), region: None, from: None, to: None, limit: 10, offset: 0 };
+        let entries = app.state.store().search_audit(&query).await.unwrap();
+        assert_eq!(entries.len(), 1, "{label}: the check-in is audited");
+        assert_eq!(entries[0].target, format!("booking {id}"), "{label}");
+        assert!(entries[0].after_json.as_deref().is_some_and(|after| after.contains("checked_in")), "{label}: {:?}", entries[0].after_json);
         let (status, body) = check_in_call(&app, &operator, "base", json!({"code": code})).await;
         assert_eq!(status, 409, "{label}: {body}");
         assert!(body.to_string().contains("checked_in"), "{label}: {body}");
