@@ -293,18 +293,34 @@ async fn decide_once(store: &Store, requests: &[BatchRequest]) -> Result<Vec<Boo
     Ok(outcomes)
 }
 
-/// Expires holds that ran out, every `expiry_interval_ms`, until `stop` turns true.
-pub async fn expiry_loop(store: Store, interval_ms: u64, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_millis(interval_ms.max(100)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+/// A background job's clock: a round every `interval` (the first at once) until `stop` turns true or
+/// its sender is dropped.
+pub(crate) struct JobTicks {
+    ticker: tokio::time::Interval,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl JobTicks {
+    pub(crate) fn new(interval: Duration, stop: tokio::sync::watch::Receiver<bool>) -> JobTicks {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        JobTicks { ticker, stop }
+    }
+
+    /// Waits for the next round; `false` when the job is to stop.
+    pub(crate) async fn next(&mut self) -> bool {
         tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.changed() => return,
+            _ = self.ticker.tick() => {}
+            _ = self.stop.changed() => return false,
         }
-        if *stop.borrow() {
-            return;
-        }
+        !*self.stop.borrow()
+    }
+}
+
+/// Expires holds that ran out, every `expiry_interval_ms`, until `stop` turns true.
+pub async fn expiry_loop(store: Store, interval_ms: u64, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticks = JobTicks::new(Duration::from_millis(interval_ms.max(100)), stop);
+    while ticks.next().await {
         match store.expire_holds(local_now(), Utc::now()).await {
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "expired unconfirmed holds"),

@@ -208,18 +208,10 @@ pub async fn check_in_with_code(state: &AppState, caller: &Caller, venue: &Venue
 
 /// Marks no-shows every `interval_ms` (first looking back `NO_SHOW_CATCH_UP_HOURS`, then
 /// `NO_SHOW_LOOKBACK_HOURS`), until `stop` turns true.
-pub async fn no_show_loop(store: Store, interval_ms: u64, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_millis(interval_ms.max(1_000)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+pub async fn no_show_loop(store: Store, interval_ms: u64, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticks = crate::booking_engine::JobTicks::new(Duration::from_millis(interval_ms.max(1_000)), stop);
     let mut lookback_hours = NO_SHOW_CATCH_UP_HOURS;
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.changed() => return,
-        }
-        if *stop.borrow() {
-            return;
-        }
+    while ticks.next().await {
         let now = local_now();
         match store.mark_no_shows(now, now - chrono::Duration::hours(lookback_hours), Utc::now()).await {
             Ok(marked) => {

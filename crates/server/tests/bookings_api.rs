@@ -53,11 +53,10 @@ async fn resident(app: &TestApp, index: i64, role: Option<Role>) -> (AccountId, 
     (id, token)
 }
 
-/// A resource of venue `base` with slots 08:00–12:00 on the next days; returns its slots on day + 2.
-async fn resource(app: &TestApp, id: &str, places: u32, price_fen: i64, rules: BookingRulesInput, real_name: bool) -> Vec<SlotId> {
-    let rule =
-        SlotRuleInput { weekdays: "1-7".into(), start: "08:00".into(), end: "12:00".into(), slot_length_min: 60, places, price_fen, reduced_price_fen: None };
-    let resource = Resource {
+/// A resource of venue `base` with one daily slot rule, made now.
+fn base_resource(id: &str, start: &str, end: &str, places: u32, price_fen: i64, rules: BookingRulesInput, real_name: bool) -> Resource {
+    let rule = SlotRuleInput { weekdays: "1-7".into(), start: start.into(), end: end.into(), slot_length_min: 60, places, price_fen, reduced_price_fen: None };
+    Resource {
         id: ResourceId::parse(id).unwrap(),
         venue: VenueId::parse("base").unwrap(),
         province: "33".into(),
@@ -68,7 +67,12 @@ async fn resource(app: &TestApp, id: &str, places: u32, price_fen: i64, rules: B
         real_name,
         created_at: Utc::now(),
         updated_at: Utc::now(),
-    };
+    }
+}
+
+/// A resource of venue `base` with slots 08:00–12:00 on the next days; returns its slots on day + 2.
+async fn resource(app: &TestApp, id: &str, places: u32, price_fen: i64, rules: BookingRulesInput, real_name: bool) -> Vec<SlotId> {
+    let resource = base_resource(id, "08:00", "12:00", places, price_fen, rules, real_name);
     let store = app.state.store();
     store.create_resource(&resource).await.unwrap();
     let specs = generate_slots(&resource.slot_rules, &[], today(), 5);
@@ -260,27 +264,8 @@ async fn crowd_on_two_instances(app: &TestApp, database: &TestDatabase, label: &
 
 /// A slot of a new resource of venue `base` starting `in_min` minutes from now (China local time).
 async fn slot_starting_soon(app: &TestApp, id: &str, in_min: i64) -> SlotId {
-    let rule = SlotRuleInput {
-        weekdays: "1-7".into(),
-        start: "08:00".into(),
-        end: "09:00".into(),
-        slot_length_min: 60,
-        places: 4,
-        price_fen: 0,
-        reduced_price_fen: None,
-    };
-    let resource = Resource {
-        id: ResourceId::parse(id).unwrap(),
-        venue: VenueId::parse("base").unwrap(),
-        province: "33".into(),
-        name: format!("{id} 号场"),
-        kind: "court".into(),
-        slot_rules: vec![rule.parse().unwrap()],
-        booking_rules: open_rules().parse().unwrap(),
-        real_name: false,
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    };
+    // The test books the one slot made below (the rule only makes the resource valid).
+    let resource = base_resource(id, "08:00", "09:00", 4, 0, open_rules(), false);
     let store = app.state.store();
     store.create_resource(&resource).await.unwrap();
     let now = fitforall_server::api::venues::local_now();
