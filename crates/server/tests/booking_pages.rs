@@ -6,14 +6,14 @@ mod support;
 use support::{Browser, input_after};
 
 use chrono::{Duration, NaiveDate, Utc};
-use fitforall_core::booking::{BookingRulesInput, ResourceId, SlotRuleInput, generate_slots};
+use fitforall_core::booking::{BookingRulesInput, BookingStatus, ResourceId, SlotId, SlotRuleInput, generate_slots};
 use fitforall_core::policy::AccountId;
 use fitforall_core::venue::VenueId;
 use fitforall_server::config::ServerConfig;
 use fitforall_server::startup::Application;
 use fitforall_server::state::AppState;
-use fitforall_store::Resource;
 use fitforall_store::testing::TestDatabase;
+use fitforall_store::{BatchRequest, BatchState, NewBooking, Resource};
 use serde_json::json;
 
 struct TestApp {
@@ -131,6 +131,46 @@ async fn booking_pages_on_every_backend() {
         let again = browser.post(&format!("/account/bookings/{booking_id}/cancel"), &[("csrf", confirm_csrf.as_str())]).await;
         assert_eq!(again.status, 409, "{label}: a cancelled booking cannot be cancelled again");
         assert!(app.state.store().audit_slot_counts().await.unwrap().is_empty(), "{label}");
+        assert!(!again.body.contains("booking-no-shows"), "{label}: no no-show notice without no-shows");
+
+        // Two confirmed bookings not checked in: after check-in closed they are no-shows, and my
+        // bookings says how many count towards a ban.
+        let store = app.state.store();
+        let account = store.account_by_phone(&phone).await.unwrap().id;
+        let requests: Vec<BatchRequest> = slots[..2]
+            .iter()
+            .enumerate()
+            .map(|(index, slot)| BatchRequest {
+                slot: SlotId::new(slot.parse().unwrap()),
+                account,
+                places: 1,
+                reduced: false,
+                idempotency_key: format!("no-show-{index}"),
+                request_hash: "hash".into(),
+            })
+            .collect();
+        let made: Vec<NewBooking> = requests
+            .iter()
+            .map(|request| NewBooking {
+                id: fitforall_server::auth::new_id(),
+                slot: request.slot,
+                account,
+                places: 1,
+                status: BookingStatus::Confirmed,
+                total_fen: 500,
+                reduced: false,
+                expires_at: None,
+                idempotency_key: request.idempotency_key.clone(),
+                request_hash: request.request_hash.clone(),
+            })
+            .collect();
+        let now = fitforall_server::api::venues::local_now();
+        store.book_batch(&requests, now, Utc::now(), move |_: &mut BatchState| (made, ())).await.unwrap();
+        let marked = store.mark_no_shows(now + Duration::days(2), now - Duration::days(1), Utc::now()).await.unwrap();
+        assert_eq!(marked, 2, "{label}");
+        let mine = browser.get("/account/bookings").await;
+        assert!(mine.body.contains("booking-no-shows") && mine.body.contains("未到场 2 次"), "{label}: {}", mine.body);
+        assert_eq!(mine.body.matches("未到场</span>").count(), 2, "{label}: both rows say 未到场");
         eprintln!("{label}: booking pages ok");
     }
 }

@@ -305,9 +305,28 @@ async fn render_mine(state: &AppState, page: PageContext, status: StatusCode, pr
         });
     }
     let booked = page.query_value("booked").map(str::to_string);
-    let data = context! { bookings => rows, problem => problem, booked => booked, done => page.query_value("done").map(str::to_string) };
+    let no_shows = no_show_notice(lang, &bookings, now);
+    let data = context! { bookings => rows, problem => problem, booked => booked, done => page.query_value("done").map(str::to_string), no_shows => no_shows };
     let title = lang.text("my_bookings_title");
     page.render(status, "my_bookings.html", title, data)
+}
+
+/// A warning about the person's no-shows among `bookings` (their latest): the ban when one runs, else
+/// how many no-shows count towards one. The booking decision itself reads every recent no-show.
+fn no_show_notice(lang: Lang, bookings: &[fitforall_store::Booking], now: NaiveDateTime) -> Option<String> {
+    let rules = fitforall_core::booking::BookingRules::default();
+    let starts: Vec<NaiveDateTime> = bookings.iter().filter(|booking| booking.status == BookingStatus::NoShow).map(|booking| booking.slot_start).collect();
+    let (limit, days, ban) = (rules.no_show_limit.to_string(), rules.no_show_window_days.to_string(), rules.ban_days.to_string());
+    if let Some(until) = fitforall_core::booking::banned_until(&starts, &rules, now) {
+        let until = until.format("%Y-%m-%d %H:%M").to_string();
+        return Some(fill(lang.text("booking_banned_notice"), &[("limit", &limit), ("days", &days), ("until", &until)]));
+    }
+    let window_start = now - Duration::days(i64::from(rules.no_show_window_days));
+    let recent = starts.iter().filter(|start| **start > window_start).count();
+    if recent == 0 {
+        return None;
+    }
+    Some(fill(lang.text("booking_no_shows_notice"), &[("n", &recent.to_string()), ("limit", &limit), ("days", &days), ("ban", &ban)]))
 }
 
 /// The check-in code as a QR code (inline SVG); empty when it cannot be encoded (it always can: a code

@@ -394,6 +394,16 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("booking_status_no_show", "未到场", "no-show"),
     ("booking_check_in_code", "签到码", "check-in code"),
     (
+        "booking_banned_notice",
+        "因 {days} 天内 {limit} 次未到场，预约已暂停至 {until}。",
+        "Booking is suspended until {until}: {limit} no-shows within {days} days.",
+    ),
+    (
+        "booking_no_shows_notice",
+        "最近 {days} 天内未到场 {n} 次；达到 {limit} 次将暂停预约 {ban} 天。请按时签到，不能前往请提前取消。",
+        "{n} no-show(s) in the last {days} days; {limit} suspend booking for {ban} days. Check in on time, or cancel ahead if you cannot come.",
+    ),
+    (
         "booking_check_in_window",
         "请于 {opens}–{closes} 在场馆出示此码签到；届时未签到记为未到场（30 天内 3 次未到场将暂停预约 30 天）。",
         "Show this code at the venue between {opens} and {closes}. Not checked in by then counts as a no-show (3 no-shows within 30 days suspend booking for 30 days).",
