@@ -206,6 +206,87 @@ async fn create_demo_resources(url: &str) -> anyhow::Result<String> {
     Ok(format!("{} venues take bookings (window opens 08:00 for 7 days ahead): {}", made.len(), made.join(", ")))
 }
 
+/// The demo resident's booking for check-in: a free demo session at the demo operator's venue, its
+/// one slot starting at the next 5-minute mark at least 10 minutes from now (China time), booked and
+/// confirmed. The operator can check it in from 15 minutes before the start to 15 minutes after;
+/// after that the no-show job marks it. Returns a line for the demo notice.
+async fn create_demo_check_in(url: &str) -> anyhow::Result<String> {
+    use fitforall_core::booking::{BookingRules, BookingStatus, ResourceId, SlotSpec, check_in_window};
+    use fitforall_store::{BatchRequest, BatchState, NewBooking};
+    let store = Store::connect(url).await?;
+    let resident = store.account_by_phone("13800000003").await?;
+    let operator = store.account_by_phone("13800000004").await?;
+    let Some(venue) = store.active_roles(operator.id).await?.into_iter().find_map(|role| match role {
+        fitforall_core::policy::Role::VenueOperator { venue } => Some(venue),
+        _ => None,
+    }) else {
+        bail!("the demo venue operator runs no venue");
+    };
+    let (venues, _) = store.load_venues().await?;
+    let Some(region) = venues.iter().find(|candidate| candidate.id == venue).map(|venue| venue.region) else {
+        bail!("the demo operator's venue {venue} is not in the demo data");
+    };
+    let now = Utc::now();
+    let local_now = (now + chrono::Duration::hours(8)).naive_utc();
+    let five_min = 5 * 60;
+    let soon = local_now + chrono::Duration::minutes(10);
+    let start_s = (soon.and_utc().timestamp() + five_min - 1) / five_min * five_min;
+    let start = chrono::DateTime::from_timestamp(start_s, 0).map(|time| time.naive_utc()).unwrap_or(soon);
+    // The rule only makes the session a valid resource (an early-morning slot every day); the slot
+    // booked here is made on its own, and the generation job leaves out rule slots overlapping it.
+    let rule = fitforall_core::booking::SlotRuleInput {
+        weekdays: "1-7".into(),
+        start: "06:00".into(),
+        end: "06:30".into(),
+        slot_length_min: 30,
+        places: 4,
+        price_fen: 0,
+        reduced_price_fen: None,
+    };
+    let resource = fitforall_store::Resource {
+        id: ResourceId::parse(&format!("{venue}-check-in-demo")).map_err(anyhow::Error::msg)?,
+        venue: venue.clone(),
+        province: region.province_code(),
+        name: "签到演示场次 Check-in demo session".to_string(),
+        kind: "session".to_string(),
+        slot_rules: vec![rule.parse().map_err(|errors| anyhow::anyhow!("demo slot rule: {errors:?}"))?],
+        booking_rules: BookingRules::default(),
+        real_name: false,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_resource(&resource).await?;
+    let spec = SlotSpec { start, end: start + chrono::Duration::minutes(30), capacity: 4, price_fen: 0, reduced_price_fen: 0 };
+    store.ensure_slots(&resource, &[spec], &mut fitforall_server::auth::new_id).await?;
+    let Some(slot) = store.slots_between(&resource.id, start, start + chrono::Duration::minutes(1)).await?.first().map(|slot| slot.id) else {
+        bail!("the demo check-in slot was not made");
+    };
+    let request = BatchRequest { slot, account: resident.id, places: 1, reduced: false, idempotency_key: "demo-check-in".into(), request_hash: "demo".into() };
+    let booking = NewBooking {
+        id: fitforall_server::auth::new_time_ordered_id(now),
+        slot,
+        account: resident.id,
+        places: 1,
+        status: BookingStatus::Confirmed,
+        total_fen: 0,
+        reduced: false,
+        expires_at: None,
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: request.request_hash.clone(),
+    };
+    store.book_batch(&[request], local_now, now, move |_: &mut BatchState| (vec![booking], ())).await?;
+    store.close().await;
+    let (opens, closes) = check_in_window(start);
+    let time = |at: chrono::NaiveDateTime| at.format("%H:%M").to_string();
+    Ok(format!(
+        "the demo resident has a confirmed booking at {} (签到演示场次, /venues/{venue}): its 签到码 is on /account/bookings; \
+         the demo venue operator checks it in on /venues/{venue}/manage from {} to {}; not checked in by then, it becomes a no-show",
+        start.format("%m-%d %H:%M"),
+        time(opens),
+        time(closes)
+    ))
+}
+
 pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<String>, seed: u64) -> anyhow::Result<ExitCode> {
     let url = match database {
         Some(url) => url,
@@ -224,6 +305,7 @@ pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<S
     };
     let (accounts, api_token) = create_demo_accounts(&url).await?;
     let bookable = create_demo_resources(&url).await?;
+    let check_in = create_demo_check_in(&url).await?;
     let station = fitforall_core::policy::StationId::parse(DEMO_STATION_ID).map_err(anyhow::Error::msg)?;
     let fitness = crate::demo_fitness::create_demo_fitness_results(&url, seed, &station).await?;
     let mut config = crate::settings::server_config(file, Overrides { listen, database_url: Some(url), secret: Some(secret) })?;
@@ -232,6 +314,7 @@ pub async fn run(file: &FileSettings, listen: Option<String>, database: Option<S
     println!("  a sample of venues against a full population: per-capita sports area comes out near 0.03 m², not the 2.8 m² Zhejiang reported for 2022");
     println!("  API token of the demo platform administrator, for API writes (Authorization: Bearer …): {api_token}");
     println!("  bookable: {bookable}");
+    println!("  check-in: {check_in}");
     println!("  fitness: {fitness}");
     println!("  demo accounts (log in at /login, or POST /api/v1/sessions):");
     for (phone, password, role) in &accounts {
