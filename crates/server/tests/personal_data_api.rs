@@ -314,11 +314,18 @@ async fn password_reset_story(database: &TestDatabase) {
     let (status, body) = anonymous.post("/api/v1/password-resets/confirm", json!({"phone": "13800005555", "code": code})).await;
     assert_eq!(status, 400, "{label}: {body}");
 
-    // The right code: the password changes, every session ends, the code is used up.
+    // An API token made before the reset, already used (so this process remembers who it acts as).
+    let (token, token_hash) = fitforall_server::auth::new_token();
+    store.create_api_token(fitforall_server::auth::new_id(), &token_hash, carol, "before the reset", Utc::now()).await.unwrap();
+    let with_token = || reqwest::Client::new().get(format!("{}/api/v1/me", app.base)).bearer_auth(&token).send();
+    assert_eq!(with_token().await.unwrap().status().as_u16(), 200, "{label}: the token works before");
+
+    // The right code: the password changes, every session ends, API tokens are revoked, the code is used up.
     let spaced = format!("{} {}", &code[..4], &code[4..]);
     let (status, body) = anonymous.post("/api/v1/password-resets/confirm", confirm("138-0000-5555", &spaced, "carol new password")).await;
     assert_eq!(status, 204, "{label}: {body}");
     assert_eq!(carol_session.get("/api/v1/me").await.0, 401, "{label}: sessions ended");
+    assert_eq!(with_token().await.unwrap().status().as_u16(), 401, "{label}: API tokens revoked");
     assert_eq!(Client::new(&app).login("13800005555", "carol password").await.0, 401, "{label}: old password");
     assert_eq!(Client::new(&app).login("13800005555", "carol new password").await.0, 200, "{label}: new password");
     let (status, body) = anonymous.post("/api/v1/password-resets/confirm", confirm("13800005555", &code, "carol third password")).await;

@@ -900,6 +900,20 @@ impl Store {
         Ok(())
     }
 
+    /// Revokes every token of the account still in force (a password reset: whoever knew the old
+    /// password may have made one). Returns how many.
+    pub async fn revoke_api_tokens_of(&self, owner: AccountId, now: DateTime<Utc>) -> StoreResult<u64> {
+        let revoked = dispatch!(self, |pool, begin| {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
+                .bind(owner.as_i64())
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(revoked)
+    }
+
     // ----- audit -----
 
     /// Appends one audit entry (its own transaction).

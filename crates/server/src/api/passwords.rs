@@ -242,7 +242,7 @@ pub fn invalid_code() -> ApiError {
 /// Finishes a password reset (API and the reset page): per-address limit (429), field checks (400
 /// `phone`, `code`, `new_password`), the account's lockout (429), then the code is used up (400
 /// `invalid_code` when wrong, expired or used, counted as a failed login), the new password is set,
-/// every session of the account ends and its failed-login count is cleared.
+/// every session of the account ends, its API tokens are revoked and its failed-login count is cleared.
 pub async fn confirm_password_reset(state: &AppState, client: IpAddr, phone: &str, code: &str, new_password: String) -> Result<(), ApiError> {
     let now = Utc::now();
     if let Err(retry_after_s) = state.allow_reset_from(client, now.timestamp()) {
@@ -281,7 +281,11 @@ pub async fn confirm_password_reset(state: &AppState, client: IpAddr, phone: &st
     let now = Utc::now();
     state.store().set_password_hash(account.id, &password_hash, now).await?;
     let sessions_ended = state.store().delete_sessions_of(account.id).await?;
+    // API tokens too: a reset is how an account is taken back, and a token made with the old password
+    // would outlive it. (Changing the password while logged in keeps them: the owner is there.)
+    let tokens_revoked = state.store().revoke_api_tokens_of(account.id, now).await?;
+    state.forget_token_callers();
     state.store().save_throttle(account.id, &fitforall_core::throttle::LoginThrottle::default(), now).await?;
-    tracing::info!(account = %account.id, sessions_ended, "password reset with a code");
+    tracing::info!(account = %account.id, sessions_ended, tokens_revoked, "password reset with a code");
     Ok(())
 }
