@@ -227,7 +227,7 @@ async fn create_demo_check_in(url: &str) -> anyhow::Result<String> {
         bail!("the demo operator's venue {venue} is not in the demo data");
     };
     let now = Utc::now();
-    let local_now = (now + chrono::Duration::hours(8)).naive_utc();
+    let local_now = fitforall_server::api::venues::local_now();
     let five_min = 5 * 60;
     let soon = local_now + chrono::Duration::minutes(10);
     let start_s = (soon.and_utc().timestamp() + five_min - 1) / five_min * five_min;

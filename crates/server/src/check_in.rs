@@ -15,6 +15,7 @@ use fitforall_core::venue::VenueId;
 use fitforall_store::{Booking, Store, StoreError};
 
 use crate::api::accounts::field_error;
+use crate::api::bookings::local;
 use crate::api::venues::local_now;
 use crate::auth::{IdentityHasher, same_secret};
 use crate::caller::Caller;
@@ -100,10 +101,6 @@ pub struct CheckInCodeView {
     pub opens_at: String,
     pub closes_at: String,
     pub checked_in: bool,
-}
-
-fn local(time: NaiveDateTime) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
 /// The check-in code of one's own booking; `None` when the booking has none (not confirmed, or its

@@ -479,7 +479,7 @@ impl Store {
         let wanted: HashSet<(NaiveDateTime, NaiveDateTime, u32, i64, i64)> =
             wanted.iter().map(|spec| (spec.start, spec.end, spec.capacity, spec.price_fen, spec.reduced_price_fen)).collect();
         let after = local_text(after);
-        let rows: Vec<SlotRow> = dispatch!(self, |pool, begin| {
+        let kept = dispatch!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let rows: Vec<SlotRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {SLOT_COLUMNS} FROM slots WHERE province_code = $1 AND resource_id = $2 AND starts_at > $3 ORDER BY starts_at"
@@ -489,32 +489,29 @@ impl Store {
             .bind(&after)
             .fetch_all(&mut *tx)
             .await?;
-            let mut differing = Vec::new();
-            for row in rows {
-                let slot = slot_from_row(row.clone())?;
-                if !wanted.contains(&(slot.start, slot.end, slot.capacity, slot.price_fen, slot.reduced_price_fen)) {
-                    differing.push((slot.id.as_i64(), row));
-                }
-            }
             let mut kept = Vec::new();
-            for (id, row) in differing {
+            for slot in rows.into_iter().map(slot_from_row) {
+                let slot = slot?;
+                if wanted.contains(&(slot.start, slot.end, slot.capacity, slot.price_fen, slot.reduced_price_fen)) {
+                    continue;
+                }
                 // Guarded: a slot booked meanwhile (places taken, or any booking ever) stays.
                 let removed = sqlx::query(
                     "DELETE FROM slots WHERE province_code = $1 AND id = $2 AND taken = 0 AND NOT EXISTS (SELECT 1 FROM bookings WHERE bookings.slot_id = slots.id)",
                 )
                 .bind(&resource.province)
-                .bind(id)
+                .bind(slot.id.as_i64())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 if removed == 0 {
-                    kept.push(row);
+                    kept.push(slot);
                 }
             }
             tx.commit().await?;
             kept
         });
-        rows.into_iter().map(slot_from_row).collect()
+        Ok(kept)
     }
 
     pub async fn closures_of(&self, resource: &ResourceId) -> StoreResult<Vec<(i64, Closure)>> {

@@ -52,7 +52,8 @@ pub struct BookingView {
     pub created_at: String,
 }
 
-fn local(time: NaiveDateTime) -> String {
+/// China local time as the API writes it: `2026-12-08T19:00:00`.
+pub(crate) fn local(time: NaiveDateTime) -> String {
     time.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 

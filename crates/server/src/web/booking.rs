@@ -13,7 +13,7 @@ use fitforall_core::venue::VenueId;
 use fitforall_store::{BatchRequest, Resource, Slot};
 use minijinja::{Value, context};
 
-use crate::api::bookings::{alternatives_to, parse_slot_id, request_hash};
+use crate::api::bookings::{alternatives_to, local, parse_slot_id, request_hash};
 use crate::api::venues::local_now;
 use crate::booking_engine::BookOutcome;
 use crate::error::ApiError;
@@ -25,10 +25,6 @@ use crate::web::{Lang, PageContext, render_error_page};
 
 /// Days a grid shows.
 pub const GRID_DAYS: i64 = 7;
-
-fn local(time: NaiveDateTime) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S").to_string()
-}
 
 fn price_text(lang: Lang, fen: i64) -> String {
     if fen == 0 {

@@ -819,7 +819,7 @@ fn check_in_refusal(lang: Lang, error: crate::check_in::CheckInError) -> ApiErro
     use crate::check_in::CheckInError;
     use fitforall_core::booking::TransitionError;
     let time = |at: NaiveDateTime| at.format("%m-%d %H:%M").to_string();
-    let message = match &error {
+    let (code, message) = match &error {
         CheckInError::Api(_) => return error.into_api(),
         CheckInError::Code(problem) => {
             use crate::check_in::CodeProblem;
@@ -831,14 +831,21 @@ fn check_in_refusal(lang: Lang, error: crate::check_in::CheckInError) -> ApiErro
             };
             return ApiError::invalid_body(vec![fitforall_core::venue::FieldError::new("code", reason)]);
         }
-        CheckInError::OtherVenue(venue) => fill(lang.text("operator_check_in_other_venue"), &[("venue", venue.as_str())]),
-        CheckInError::Refused(TransitionError::NotAllowed { from: BookingStatus::CheckedIn, .. }) => lang.text("operator_check_in_already").to_string(),
-        CheckInError::Refused(TransitionError::NotAllowed { from, .. }) => fill(lang.text("operator_check_in_state"), &[("status", status_text(lang, *from))]),
-        CheckInError::Refused(TransitionError::CheckInNotOpen { opens_at }) => fill(lang.text("operator_check_in_not_open"), &[("at", &time(*opens_at))]),
-        CheckInError::Refused(TransitionError::CheckInClosed { closed_at }) => fill(lang.text("operator_check_in_closed"), &[("at", &time(*closed_at))]),
+        CheckInError::OtherVenue(venue) => ("other_venue", fill(lang.text("operator_check_in_other_venue"), &[("venue", venue.as_str())])),
+        CheckInError::Refused(TransitionError::NotAllowed { from: BookingStatus::CheckedIn, .. }) => {
+            ("booking_state", lang.text("operator_check_in_already").to_string())
+        }
+        CheckInError::Refused(TransitionError::NotAllowed { from, .. }) => {
+            ("booking_state", fill(lang.text("operator_check_in_state"), &[("status", status_text(lang, *from))]))
+        }
+        CheckInError::Refused(TransitionError::CheckInNotOpen { opens_at }) => {
+            ("booking_state", fill(lang.text("operator_check_in_not_open"), &[("at", &time(*opens_at))]))
+        }
+        CheckInError::Refused(TransitionError::CheckInClosed { closed_at }) => {
+            ("booking_state", fill(lang.text("operator_check_in_closed"), &[("at", &time(*closed_at))]))
+        }
         CheckInError::Refused(TransitionError::SlotStarted) => return error.into_api(),
     };
-    let code = error.into_api().code;
     ApiError::new(StatusCode::CONFLICT, code, message)
 }
 
