@@ -406,7 +406,7 @@ pub(crate) struct PlanItem {
 
 /// A table item's levels as the scoring loop reads them: `len` cutoffs (thousandths, best first)
 /// and their scores from `start` in `Standard::plan_levels`, plus what the loop needs besides, so
-/// that scoring a record touches its plan and one short run of levels per item, never the tables.
+/// that scoring a record touches its plan and one bucket per item, never the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LevelSpan {
     pub start: u32,
@@ -416,63 +416,86 @@ pub(crate) struct LevelSpan {
     pub direction: Direction,
     /// The best level's threshold, which bonus points count from.
     pub top_threshold: Option<Dec>,
-    /// Where the span's cutoffs start in `PlanLevels::directed_cutoffs`.
+    /// The span's buckets in `PlanLevels::buckets` (`buckets_len` 0: its cutoffs are counted one by
+    /// one instead, see `PlanLevels::not_reached`).
+    pub buckets_start: u32,
+    /// Where the span's directed cutoffs start in `PlanLevels::directed_cutoffs` (at a sentinel
+    /// that no value reaches, followed by the cutoffs best first).
     pub directed_start: u32,
+    pub buckets_len: u32,
+    /// A directed value `v` (negated for lower-better items, so that "reached" is always
+    /// `v ≥ cutoff`), clamped to `[directed_low, directed_high]`, falls in the bucket
+    /// `(v >> bucket_shift) - first_bucket`.
+    pub bucket_shift: u32,
+    pub first_bucket: i32,
+    /// One below the worst level's directed cutoff (reaches nothing), and the best level's (reaches
+    /// everything): clamping a value to these keeps what it reaches.
+    pub directed_low: i32,
+    pub directed_high: i32,
 }
 
 impl LevelSpan {
-    pub(crate) const NONE: LevelSpan =
-        LevelSpan { start: 0, len: 0, measure: usize::MAX, direction: Direction::HigherBetter, top_threshold: None, directed_start: 0 };
-
-    /// The span's length in `PlanLevels::directed_cutoffs`: padded to whole groups.
-    fn directed_len(&self) -> usize {
-        (self.len as usize).div_ceil(DIRECTED_GROUP) * DIRECTED_GROUP
-    }
+    pub(crate) const NONE: LevelSpan = LevelSpan {
+        start: 0,
+        len: 0,
+        measure: usize::MAX,
+        direction: Direction::HigherBetter,
+        top_threshold: None,
+        buckets_start: 0,
+        directed_start: 0,
+        buckets_len: 0,
+        bucket_shift: 0,
+        first_bucket: 0,
+        directed_low: 0,
+        directed_high: 0,
+    };
 }
 
-/// Directed cutoffs are compared in groups of this many (two vector compares), each span padded
-/// with `i32::MIN`, which no value fails to reach, so that no span has a tail to count one by one.
-const DIRECTED_GROUP: usize = 8;
+/// The most buckets a span may have; a span that would need more (a step between two cutoffs tiny
+/// against their range) counts its cutoffs one by one. The shipped standards need at most 132.
+const MAX_BUCKETS_PER_SPAN: i64 = 4096;
 
 /// Every plan's table levels, one plan after another (see `LevelSpan`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PlanLevels {
     /// Cutoffs in thousandths, best level first.
     pub cutoffs: Vec<i64>,
-    /// The same cutoffs as `i32` and directed (negated for lower-better items, so that "reached"
-    /// is always `value ≥ cutoff`), each span padded (`DIRECTED_GROUP`), when every cutoff lies
-    /// strictly between `i32::MIN` and `i32::MAX` (every plausible threshold: ±2,147,483 units),
-    /// else empty. Four compare at once where two `i64` would, and without a branch on the direction.
-    pub directed_cutoffs: Vec<i32>,
     /// The score of the level with the same index.
     pub scores: Vec<u8>,
+    /// Each span's buckets, one span after another: how many levels the lowest value of the bucket
+    /// does not reach. A bucket is no wider than the smallest step between two cutoffs of its span,
+    /// so it holds at most one cutoff: a value in it reaches one level more from that cutoff on,
+    /// which is the directed cutoff right after the bucket's count (behind the span's sentinel).
+    /// One byte each, and the cutoffs four, so that the tables stay in the first-level cache.
+    pub buckets: Vec<u8>,
+    /// Each span's directed cutoffs as `i32`, behind a sentinel (`i32::MAX`).
+    pub directed_cutoffs: Vec<i32>,
 }
 
 impl PlanLevels {
     /// How many levels of a span a value does not reach: the index of the level it reaches (the
-    /// span's length when it reaches none and scores 0). Cutoffs are strictly monotone (checked at
-    /// load), so the levels not reached are exactly those before the first one reached: counted
-    /// without branching.
+    /// span's length when it reaches none and scores 0). A lookup of the value's bucket and one
+    /// comparison, without a branch on the value.
     #[inline]
     pub(crate) fn not_reached(&self, span: &LevelSpan, value: Dec) -> usize {
-        if self.directed_cutoffs.is_empty() {
-            return self.not_reached_wide(span, value);
+        if span.buckets_len == 0 {
+            return self.not_reached_counted(span, value);
         }
-        let start = span.directed_start as usize;
-        let cutoffs = &self.directed_cutoffs[start..start + span.directed_len()];
-        // Clamping keeps every comparison: each directed cutoff c has |c| < 2^31, so a value at or
-        // beyond a bound compares with c as the bound does.
+        // Clamping the value first keeps it from overflowing when negated; any value beyond the
+        // bound reaches what the bound does, as every directed cutoff lies within ±2^31.
         const BOUND: i64 = 1 << 40;
         let value = value.milli().clamp(-BOUND, BOUND);
         let directed = if span.direction == Direction::LowerBetter { -value } else { value };
-        let directed = directed.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-        let group = |group: &[i32]| group.iter().map(|&cutoff| u32::from(directed < cutoff)).sum::<u32>();
-        cutoffs.chunks_exact(DIRECTED_GROUP).map(group).sum::<u32>() as usize
+        let directed = directed.clamp(i64::from(span.directed_low), i64::from(span.directed_high)) as i32;
+        let index = ((directed >> span.bucket_shift) - span.first_bucket) as usize;
+        let not_reached = usize::from(self.buckets[span.buckets_start as usize + index]);
+        not_reached - usize::from(directed >= self.directed_cutoffs[span.directed_start as usize + not_reached])
     }
 
-    /// `not_reached` on the `i64` cutoffs.
+    /// `not_reached` by counting the span's cutoffs (the `i64` ones): for a span without buckets,
+    /// and as the reference the buckets are tested against.
     #[inline(never)]
-    fn not_reached_wide(&self, span: &LevelSpan, value: Dec) -> usize {
+    pub(crate) fn not_reached_counted(&self, span: &LevelSpan, value: Dec) -> usize {
         let cutoffs = &self.cutoffs[span.start as usize..(span.start + span.len) as usize];
         let value = value.milli();
         match span.direction {
@@ -485,6 +508,44 @@ impl PlanLevels {
     #[inline]
     pub(crate) fn score(&self, span: &LevelSpan, index: usize) -> u8 {
         if index < span.len as usize { self.scores[span.start as usize + index] } else { 0 }
+    }
+
+    /// Lays out the buckets of a span whose cutoffs are laid out already; leaves the span without
+    /// buckets when a cutoff does not fit an `i32` with room to spare, it has more levels than a
+    /// byte counts, or it would need too many.
+    fn add_buckets(&mut self, span: &mut LevelSpan) {
+        let cutoffs = &self.cutoffs[span.start as usize..(span.start + span.len) as usize];
+        let sign = if span.direction == Direction::LowerBetter { -1 } else { 1 };
+        // Directed, best first: strictly decreasing (cutoffs are strictly monotone, checked at load).
+        let directed: Vec<i64> = cutoffs.iter().map(|&cutoff| sign * cutoff).collect();
+        let (Some(&high), Some(&worst)) = (directed.first(), directed.last()) else { return };
+        let fits = |cutoff: &i64| i64::from(i32::MIN) < *cutoff && *cutoff < i64::from(i32::MAX);
+        if !directed.iter().all(fits) || directed.windows(2).any(|pair| pair[0] <= pair[1]) || directed.len() > usize::from(u8::MAX) {
+            return;
+        }
+        let low = worst - 1;
+        let smallest_step = directed.windows(2).map(|pair| pair[0] - pair[1]).min().unwrap_or(i64::MAX);
+        // The widest power of two not wider than the smallest step (at most 2^31).
+        let shift = (63 - smallest_step.leading_zeros()).min(31);
+        let first_bucket = low >> shift;
+        let count = (high >> shift) - first_bucket + 1;
+        if count > MAX_BUCKETS_PER_SPAN {
+            return;
+        }
+        span.buckets_start = self.buckets.len() as u32;
+        span.directed_start = self.directed_cutoffs.len() as u32;
+        span.buckets_len = count as u32;
+        span.bucket_shift = shift;
+        span.first_bucket = first_bucket as i32;
+        span.directed_low = low as i32;
+        span.directed_high = high as i32;
+        self.directed_cutoffs.push(i32::MAX);
+        self.directed_cutoffs.extend(directed.iter().map(|&cutoff| cutoff as i32));
+        for bucket in 0..count {
+            let lowest = ((first_bucket + bucket) << shift).max(low);
+            let not_reached = directed.iter().filter(|&&cutoff| lowest < cutoff).count();
+            self.buckets.push(not_reached as u8);
+        }
     }
 }
 
@@ -499,28 +560,18 @@ pub(crate) fn lay_out_plans(plans: &mut [Plan], tables: &[ItemTable], items: &[I
                 continue;
             };
             let table = &tables[table];
-            plan_item.levels = LevelSpan {
+            let mut span = LevelSpan {
                 start: laid.cutoffs.len() as u32,
                 len: table.levels.len() as u32,
                 measure,
                 direction: table.direction,
                 top_threshold: table.top().map(|level| level.threshold),
-                directed_start: 0,
+                ..LevelSpan::NONE
             };
             laid.cutoffs.extend(table.levels.iter().map(|level| level.cutoff.milli()));
             laid.scores.extend(table.levels.iter().map(|level| level.score));
-        }
-    }
-    let narrow = |cutoff: &i64| i64::from(i32::MIN) < *cutoff && *cutoff < i64::from(i32::MAX);
-    if laid.cutoffs.iter().all(narrow) {
-        for plan in plans.iter_mut() {
-            for span in plan.items.iter_mut().map(|item| &mut item.levels).filter(|span| span.len > 0) {
-                let cutoffs = &laid.cutoffs[span.start as usize..(span.start + span.len) as usize];
-                let sign = if span.direction == Direction::LowerBetter { -1 } else { 1 };
-                span.directed_start = laid.directed_cutoffs.len() as u32;
-                laid.directed_cutoffs.extend(cutoffs.iter().map(|&cutoff| (sign * cutoff) as i32));
-                laid.directed_cutoffs.resize(span.directed_start as usize + span.directed_len(), i32::MIN);
-            }
+            laid.add_buckets(&mut span);
+            plan_item.levels = span;
         }
     }
     laid

@@ -668,8 +668,10 @@ fn thresholds_beyond_the_narrow_cutoffs_score_the_same() {
     let wide = wide_set.get("fx").unwrap();
     let narrow_set = StandardSet::load(&fixture()).unwrap();
     let narrow = narrow_set.get("fx").unwrap();
-    assert!(wide.plan_levels.directed_cutoffs.is_empty());
-    assert!(!narrow.plan_levels.directed_cutoffs.is_empty());
+    let spans_without_buckets =
+        |standard: &Standard| standard.plans.iter().flat_map(|plan| &plan.items).filter(|item| item.levels.len > 0 && item.levels.buckets_len == 0).count();
+    assert_eq!(spans_without_buckets(wide), 2, "the jump table of boys in grades 1–2, in the plans of both grades, is counted");
+    assert_eq!(spans_without_buckets(narrow), 0);
     let score = |standard: &Standard, sex: Sex, jump: &str, run: &str| {
         let mut record = StudentRecord::new(standard, sex, Cohort::Grade(SchoolGrade::new(1).unwrap()));
         record.set(standard, "jump_cm", Dec::parse(jump).unwrap()).unwrap();
@@ -927,4 +929,66 @@ fn load_errors_count_empty_lines_and_crlf() {
         let errors = StandardSet::load(&files).unwrap_err();
         assert_eq!(errors[0].line, Some(line), "{}", errors[0]);
     }
+}
+
+/// Every value a span's buckets are asked about reaches what counting its cutoffs gives: each
+/// cutoff and the values around it, each bucket's edges, the clamps, and far beyond them.
+fn check_buckets_agree_with_counting(standard: &Standard) -> usize {
+    let levels = &standard.plan_levels;
+    let mut spans = 0;
+    for span in standard.plans.iter().flat_map(|plan| &plan.items).map(|item| &item.levels).filter(|span| span.buckets_len > 0) {
+        spans += 1;
+        let cutoffs = &levels.cutoffs[span.start as usize..(span.start + span.len) as usize];
+        let width = 1i64 << span.bucket_shift;
+        let mut probes: Vec<i64> = vec![i64::MIN / 2, -1, 0, 1, i64::MAX / 2];
+        for &cutoff in cutoffs {
+            for delta in [-width - 1, -width, -width + 1, -3, -2, -1, 0, 1, 2, 3, width - 1, width, width + 1] {
+                probes.push(cutoff + delta);
+            }
+        }
+        for bucket in 0..i64::from(span.buckets_len) {
+            let first = (i64::from(span.first_bucket) + bucket) << span.bucket_shift;
+            for directed in [first - 1, first, first + 1, first + width - 1] {
+                probes.push(if span.direction == Direction::LowerBetter { -directed } else { directed });
+            }
+        }
+        for milli in probes {
+            let value = Dec::from_milli(milli);
+            assert_eq!(levels.not_reached(span, value), levels.not_reached_counted(span, value), "{} span at {}: value {value}", standard.id, span.start);
+        }
+    }
+    spans
+}
+
+#[test]
+fn level_buckets_agree_with_counting_cutoffs() {
+    let set = shipped_set();
+    for id in set.ids() {
+        let spans = check_buckets_agree_with_counting(set.get(id).unwrap());
+        assert!(spans > 0, "{id} has no span with buckets");
+    }
+    let fixture_set = StandardSet::load(&fixture()).unwrap();
+    assert!(check_buckets_agree_with_counting(fixture_set.get("fx").unwrap()) > 0);
+}
+
+/// A span whose smallest step is tiny against its range would need too many buckets: it counts
+/// its cutoffs instead, with the same scores.
+#[test]
+fn a_span_needing_too_many_buckets_counts_its_cutoffs() {
+    let mut files = fixture();
+    let items = &mut files.iter_mut().find(|(name, _)| name == "fx/items.csv").unwrap().1;
+    *items = items
+        .replace("FX-1,M,1,2,jump,跳远,100,150,150,,", "FX-1,M,1,2,jump,跳远,100,150000,150000,,")
+        .replace("FX-1,M,1,2,jump,跳远,60,120,120,150,", "FX-1,M,1,2,jump,跳远,80,121,121,150000,cm,higher_better\nFX-1,M,1,2,jump,跳远,60,120,120,121,");
+    let set = StandardSet::load(&files).unwrap();
+    let fx = set.get("fx").unwrap();
+    let without_buckets: Vec<&standard::LevelSpan> =
+        fx.plans.iter().flat_map(|plan| &plan.items).map(|item| &item.levels).filter(|span| span.len > 0 && span.buckets_len == 0).collect();
+    assert_eq!(without_buckets.len(), 2, "the jump table of boys in grades 1–2, in the plans of both grades");
+    for span in without_buckets {
+        for (jump, expect) in [("150000", 0), ("149999.999", 1), ("121", 1), ("120.999", 2), ("120", 2), ("119.999", 3)] {
+            assert_eq!(fx.plan_levels.not_reached(span, Dec::parse(jump).unwrap()), expect, "{jump}");
+        }
+    }
+    assert!(check_buckets_agree_with_counting(fx) > 0, "the other spans keep their buckets");
 }
