@@ -239,6 +239,18 @@ impl ValueKind {
         Ok(value)
     }
 
+    /// The values this kind allows (those `check` accepts), for testing many values without a
+    /// branch on the kind.
+    pub fn allowed(self) -> AllowedValues {
+        let (min_milli, max_milli, whole) = match self {
+            ValueKind::Seconds | ValueKind::Amount { negative_allowed: false } => (0, i64::MAX, false),
+            ValueKind::Count => (0, i64::MAX, true),
+            ValueKind::Amount { negative_allowed: true } => (i64::MIN, i64::MAX, false),
+            ValueKind::Positive { max } => (1, max.milli(), false),
+        };
+        AllowedValues { min_milli, max_milli, whole }
+    }
+
     /// Whether a value is one this kind allows.
     pub fn check(self, value: Dec) -> Result<(), ValueError> {
         match self {
@@ -249,6 +261,23 @@ impl ValueKind {
             ValueKind::Positive { max } if value > max => Err(ValueError::Implausible),
             _ => Ok(()),
         }
+    }
+}
+
+/// The values a `ValueKind` allows: from `min_milli` to `max_milli`, whole numbers only if `whole`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowedValues {
+    min_milli: i64,
+    max_milli: i64,
+    whole: bool,
+}
+
+impl AllowedValues {
+    /// `check(value).is_ok()` of the kind, without a branch.
+    #[inline]
+    pub fn allows(&self, value: Dec) -> bool {
+        let milli = value.milli();
+        (self.min_milli <= milli) & (milli <= self.max_milli) & !(self.whole & !value.is_integer())
     }
 }
 
@@ -486,6 +515,30 @@ mod tests {
         let birth = NaiveDate::parse_from_str(birth, "%Y-%m-%d").unwrap();
         let test = NaiveDate::parse_from_str(test, "%Y-%m-%d").unwrap();
         assert_eq!(AgeYears::on(birth, test).map(AgeYears::get), expect, "{birth} on {test}");
+    }
+
+    /// `allowed` says of every value what `check` says, for every kind.
+    #[test]
+    fn allowed_values_agree_with_check() {
+        let kinds = [
+            ValueKind::Seconds,
+            ValueKind::Count,
+            ValueKind::Amount { negative_allowed: false },
+            ValueKind::Amount { negative_allowed: true },
+            ValueKind::Positive { max: Dec::from_int(300) },
+        ];
+        let mut values: Vec<i64> = vec![i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1];
+        for around in [-300_000, -1000, 0, 1000, 300_000] {
+            values.extend((around - 1001..=around + 1001).step_by(7));
+            values.extend([around - 1000, around - 999, around - 1, around, around + 1, around + 999, around + 1000]);
+        }
+        for kind in kinds {
+            let allowed = kind.allowed();
+            for &milli in &values {
+                let value = Dec::from_milli(milli);
+                assert_eq!(allowed.allows(value), kind.check(value).is_ok(), "{kind:?} {milli}");
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::NaiveDate;
 
 use super::decimal::{Dec, trim};
-use super::input::{AgeYears, Cohort, SchoolGrade, Sex, ValueError, normalize_header};
+use super::input::{AgeYears, AllowedValues, Cohort, SchoolGrade, Sex, ValueError, ValueKind, normalize_header};
 use super::scoring::StudentRecord;
 use super::standard::{CohortKind, Standard};
 
@@ -52,6 +52,8 @@ pub struct Columns {
     cohort: CohortColumns,
     /// Input column of each measure of the standard.
     measures: Vec<Option<usize>>,
+    /// What each measure's values are, in the standard's order (`parse_row`).
+    measure_kinds: Vec<(ValueKind, AllowedValues)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -142,7 +144,14 @@ impl Columns {
             }));
         }
         match (sex, cohort, errors.is_empty()) {
-            (Some(sex), Some(cohort), true) => Ok(Columns { headers: headers.iter().map(|h| h.to_string()).collect(), id, sex, cohort, measures }),
+            (Some(sex), Some(cohort), true) => Ok(Columns {
+                headers: headers.iter().map(|h| h.to_string()).collect(),
+                id,
+                sex,
+                cohort,
+                measures,
+                measure_kinds: standard.measures().iter().map(|measure| (measure.kind, measure.kind.allowed())).collect(),
+            }),
             _ => Err(errors),
         }
     }
@@ -207,19 +216,21 @@ impl Columns {
             }
         }
         record.values.resize(standard.measures().len(), None);
-        for ((value, measure), column) in record.values.iter_mut().zip(standard.measures()).zip(&self.measures) {
+        for ((value, &(kind, allowed)), column) in record.values.iter_mut().zip(&self.measure_kinds).zip(&self.measures) {
             *value = None;
             let Some(column) = *column else { continue };
             let bytes = field(column);
-            // A plain number (most fields) is read in one pass, with nothing to trim.
+            // A plain number (most fields) is read in one pass, with nothing to trim; an allowed
+            // value needs no more (`check` is only asked why not).
             let parsed = match Dec::parse_plain(bytes) {
-                Some(plain) => measure.kind.check(plain).map(|()| plain),
+                Some(plain) if allowed.allows(plain) => Ok(plain),
+                Some(plain) => kind.check(plain).map(|()| plain),
                 None => {
                     let bytes = trim(bytes);
                     if bytes.is_empty() {
                         continue;
                     }
-                    measure.kind.parse_bytes(bytes)
+                    kind.parse_bytes(bytes)
                 }
             };
             match parsed {
