@@ -149,39 +149,31 @@ impl Dec {
     #[inline]
     pub(crate) fn parse_plain(bytes: &[u8]) -> Option<Dec> {
         let mut integer: i64 = 0;
-        let mut index = 0;
-        while let Some(&byte) = bytes.get(index) {
+        let mut rest = bytes;
+        while let [byte, tail @ ..] = rest {
             let digit = byte.wrapping_sub(b'0');
             if digit > 9 {
                 break;
             }
-            if index == MAX_INTEGER_DIGITS {
-                return None;
-            }
             integer = integer * 10 + i64::from(digit);
-            index += 1;
-        }
-        let integer_digits = index;
-        let Some(&byte) = bytes.get(index) else {
-            return (integer_digits > 0).then_some(Dec(integer * Self::SCALE));
-        };
-        if byte != b'.' {
-            return None;
-        }
-        let fraction = &bytes[index + 1..];
-        if fraction.len() > 3 || integer_digits == 0 && fraction.is_empty() {
-            return None;
-        }
-        let mut milli = 0;
-        let mut place = 100;
-        for &byte in fraction {
-            let digit = byte.wrapping_sub(b'0');
-            if digit > 9 {
+            rest = tail;
+            if bytes.len() - rest.len() > MAX_INTEGER_DIGITS {
                 return None;
             }
-            milli += i64::from(digit) * place;
-            place /= 10;
         }
+        let whole = bytes.len() > rest.len();
+        let digit = |byte: u8| {
+            let digit = byte.wrapping_sub(b'0');
+            (digit <= 9).then_some(i64::from(digit))
+        };
+        let milli = match rest {
+            [] if whole => 0,
+            [b'.'] if whole => 0,
+            [b'.', a] => digit(*a)? * 100,
+            [b'.', a, b] => digit(*a)? * 100 + digit(*b)? * 10,
+            [b'.', a, b, c] => digit(*a)? * 100 + digit(*b)? * 10 + digit(*c)?,
+            _ => return None,
+        };
         Some(Dec(integer * Self::SCALE + milli))
     }
 
@@ -210,11 +202,9 @@ impl Dec {
         let magnitude = self.0.unsigned_abs();
         length += write_digits_to(magnitude / Self::SCALE as u64, &mut out[length..]);
         if decimals > 0 {
-            let fraction = magnitude % Self::SCALE as u64;
-            let text = [b'.', b'0' + (fraction / 100) as u8, b'0' + (fraction / 10 % 10) as u8, b'0' + (fraction % 10) as u8];
-            let places = 1 + usize::from(decimals.min(3));
-            out[length..length + places].copy_from_slice(&text[..places]);
-            length += places;
+            // All four bytes are written, `places` of them kept (`out` has room for them all).
+            out[length..length + 4].copy_from_slice(&FRACTION_TEXTS[(magnitude % Self::SCALE as u64) as usize]);
+            length += 1 + usize::from(decimals.min(3));
         }
         length
     }
@@ -273,18 +263,11 @@ pub fn write_u64(out: &mut Vec<u8>, value: u64) {
 /// digits); returns their number.
 #[inline]
 pub fn write_digits_to(mut value: u64, out: &mut [u8]) -> usize {
-    // Scores, BMIs and totals are below 1000.
-    if value < 10 {
-        out[0] = b'0' + value as u8;
-        return 1;
-    }
-    if value < 100 {
-        out[..2].copy_from_slice(&[b'0' + (value / 10) as u8, b'0' + (value % 10) as u8]);
-        return 2;
-    }
-    if value < 1000 {
-        out[..3].copy_from_slice(&[b'0' + (value / 100) as u8, b'0' + (value / 10 % 10) as u8, b'0' + (value % 10) as u8]);
-        return 3;
+    // Scores, BMIs and totals are below 1000: their text comes from a table, written as four bytes
+    // of which the number's own are kept.
+    if let (Some((text, length)), Some(room)) = (SMALL_NUMBER_TEXTS.get(value as usize), out.get_mut(..4)) {
+        room.copy_from_slice(text);
+        return usize::from(*length);
     }
     let mut buffer = [0u8; 20];
     let mut start = buffer.len();
@@ -318,6 +301,41 @@ pub fn bmi(weight_kg: Dec, height_cm: Dec) -> Option<Dec> {
         }
     };
     i64::try_from(tenths).ok().and_then(|tenths| tenths.checked_mul(100)).map(Dec)
+}
+
+/// The text of each number below 1000 (in four bytes, the rest zero) and its length.
+static SMALL_NUMBER_TEXTS: [([u8; 4], u8); 1000] = small_number_texts();
+/// ".000" to ".999".
+static FRACTION_TEXTS: [[u8; 4]; 1000] = fraction_texts();
+
+const fn small_number_texts() -> [([u8; 4], u8); 1000] {
+    let mut texts = [([0u8; 4], 0u8); 1000];
+    let mut value = 0;
+    while value < 1000 {
+        texts[value] = if value < 10 {
+            ([digit(value), 0, 0, 0], 1)
+        } else if value < 100 {
+            ([digit(value / 10), digit(value), 0, 0], 2)
+        } else {
+            ([digit(value / 100), digit(value / 10), digit(value), 0], 3)
+        };
+        value += 1;
+    }
+    texts
+}
+
+const fn digit(value: usize) -> u8 {
+    b'0' + (value % 10) as u8
+}
+
+const fn fraction_texts() -> [[u8; 4]; 1000] {
+    let mut texts = [[0u8; 4]; 1000];
+    let mut value = 0;
+    while value < 1000 {
+        texts[value] = [b'.', digit(value / 100), digit(value / 10), digit(value)];
+        value += 1;
+    }
+    texts
 }
 
 #[cfg(test)]
@@ -379,6 +397,20 @@ mod tests {
                 None => integer.clone(),
             };
             proptest::prop_assert_eq!(Dec::parse_plain(text.as_bytes()).map(Ok), Some(Dec::parse_in_full(text.as_bytes())), "{:?}", text);
+        }
+
+        /// The fixed forms (written from tables below 1000) are the integer part, then as many
+        /// decimal places as asked, cut and never rounded.
+        #[test]
+        fn fixed_forms_are_the_digits_cut_to_the_places(milli in proptest::prop_oneof![-2_000_000i64..2_000_000, proptest::num::i64::ANY], decimals in 0u8..=3) {
+            let sign = if milli < 0 { "-" } else { "" };
+            let magnitude = milli.unsigned_abs();
+            let fraction = format!("{:03}", magnitude % 1000);
+            let expect = match decimals {
+                0 => format!("{sign}{}", magnitude / 1000),
+                places => format!("{sign}{}.{}", magnitude / 1000, &fraction[..usize::from(places)]),
+            };
+            proptest::prop_assert_eq!(Dec::from_milli(milli).to_fixed(decimals), expect);
         }
     }
 

@@ -220,6 +220,9 @@ impl Columns {
             *value = None;
             let Some(column) = *column else { continue };
             let bytes = field(column);
+            if bytes.is_empty() {
+                continue;
+            }
             // A plain number (most fields) is read in one pass, with nothing to trim; an allowed
             // value needs no more (`check` is only asked why not).
             let parsed = match Dec::parse_plain(bytes) {
