@@ -12,6 +12,7 @@
 //! rows go to `OUTPUT.errors.csv` (line, column, reason) and the rest is scored.
 
 mod chunks;
+mod output;
 mod records;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ use fitforall_core::fitness::{
 use indicatif::{ProgressBar, ProgressStyle};
 
 use self::chunks::ChunkReader;
+use self::output::OutputFile;
 use self::records::{ChunkRecord, ChunkRecords, RecordScratch};
 
 #[derive(Args, Debug, Clone)]
@@ -314,8 +316,9 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
 
     let output_path = &args.output;
     let errors_path = errors_path(output_path);
-    // Batches are written whole (a few hundred KiB each): no buffer in between.
-    let mut output = File::create(output_path).with_context(|| format!("creating {}", output_path.display()))?;
+    // Past the page cache where the system allows it (`output`).
+    let mut output = OutputFile::create(output_path, true).with_context(|| format!("creating {}", output_path.display()))?;
+    tracing::debug!(direct = output.is_direct(), "output file {}", output_path.display());
     let mut errors_out = BufWriter::with_capacity(1 << 16, File::create(&errors_path).with_context(|| format!("creating {}", errors_path.display()))?);
     let mut header_line = Vec::new();
     for (index, header) in header_texts.iter().enumerate() {
@@ -404,7 +407,7 @@ pub fn score_file(standard: &Standard, args: &ScoreArgs) -> anyhow::Result<Summa
         }
         Ok(total)
     })?;
-    output.flush()?;
+    output.finish().context("writing the output")?;
     errors_out.flush()?;
     progress.finish_and_clear();
     Ok(total)
