@@ -411,6 +411,8 @@ pub(crate) struct PlanItem {
 pub(crate) struct LevelSpan {
     pub start: u32,
     pub len: u32,
+    /// Where the span's scores start in `PlanLevels::scores` (`len` of them and a 0).
+    pub scores_start: u32,
     /// The measure the item's value is in (`usize::MAX`: not a table item).
     pub measure: usize,
     pub direction: Direction,
@@ -438,6 +440,7 @@ impl LevelSpan {
     pub(crate) const NONE: LevelSpan = LevelSpan {
         start: 0,
         len: 0,
+        scores_start: 0,
         measure: usize::MAX,
         direction: Direction::HigherBetter,
         top_threshold: None,
@@ -460,7 +463,7 @@ const MAX_BUCKETS_PER_SPAN: i64 = 4096;
 pub(crate) struct PlanLevels {
     /// Cutoffs in thousandths, best level first.
     pub cutoffs: Vec<i64>,
-    /// The score of the level with the same index.
+    /// Each span's scores, best level first, then a 0 (reaching no level).
     pub scores: Vec<u8>,
     /// Each span's buckets, one span after another: how many levels the lowest value of the bucket
     /// does not reach. A bucket is no wider than the smallest step between two cutoffs of its span,
@@ -476,7 +479,7 @@ impl PlanLevels {
     /// How many levels of a span a value does not reach: the index of the level it reaches (the
     /// span's length when it reaches none and scores 0). A lookup of the value's bucket and one
     /// comparison, without a branch on the value.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn not_reached(&self, span: &LevelSpan, value: Dec) -> usize {
         if span.buckets_len == 0 {
             return self.not_reached_counted(span, value);
@@ -504,10 +507,10 @@ impl PlanLevels {
         }
     }
 
-    /// The score of the level at `index` of a span; 0 past its end.
+    /// The score of the level at `index` of a span (at most its length: 0).
     #[inline]
     pub(crate) fn score(&self, span: &LevelSpan, index: usize) -> u8 {
-        if index < span.len as usize { self.scores[span.start as usize + index] } else { 0 }
+        self.scores[span.scores_start as usize + index.min(span.len as usize)]
     }
 
     /// Lays out the buckets of a span whose cutoffs are laid out already; leaves the span without
@@ -569,7 +572,9 @@ pub(crate) fn lay_out_plans(plans: &mut [Plan], tables: &[ItemTable], items: &[I
                 ..LevelSpan::NONE
             };
             laid.cutoffs.extend(table.levels.iter().map(|level| level.cutoff.milli()));
+            span.scores_start = laid.scores.len() as u32;
             laid.scores.extend(table.levels.iter().map(|level| level.score));
+            laid.scores.push(0);
             laid.add_buckets(&mut span);
             plan_item.levels = span;
         }
