@@ -19,6 +19,12 @@ impl Sex {
 
     /// `M`/`F` (any case), `male`/`female`, `男`/`女`.
     pub fn parse_bytes(bytes: &[u8]) -> Option<Sex> {
+        // The usual forms first, with nothing to trim.
+        match bytes {
+            b"M" => return Some(Sex::Male),
+            b"F" => return Some(Sex::Female),
+            _ => {}
+        }
         match trim(bytes) {
             b"M" | b"m" | b"male" | b"Male" | b"MALE" | b"\xe7\x94\xb7" => Some(Sex::Male),
             b"F" | b"f" | b"female" | b"Female" | b"FEMALE" | b"\xe5\xa5\xb3" => Some(Sex::Female),
@@ -73,6 +79,12 @@ impl SchoolGrade {
     /// `1`–`16`, `一年级`…`六年级` (also `小学一年级`), `七年级`…`九年级`, `初一`…`初三`, `高一`…`高三`,
     /// `大一`…`大四`.
     pub fn parse_bytes(bytes: &[u8]) -> Option<SchoolGrade> {
+        // The usual form first, with nothing to trim.
+        match *bytes {
+            [units @ b'0'..=b'9'] => return Self::new(units - b'0'),
+            [tens @ b'0'..=b'9', units @ b'0'..=b'9'] => return Self::new((tens - b'0') * 10 + units - b'0'),
+            _ => {}
+        }
         let bytes = trim(bytes);
         if !bytes.is_empty() && bytes.len() <= 2 && bytes.iter().all(u8::is_ascii_digit) {
             let number = bytes.iter().fold(0u8, |n, b| n * 10 + (b - b'0'));
@@ -273,11 +285,11 @@ pub struct AllowedValues {
 }
 
 impl AllowedValues {
-    /// `check(value).is_ok()` of the kind, without a branch.
+    /// `check(value).is_ok()` of the kind, without a branch on the kind.
     #[inline]
     pub fn allows(&self, value: Dec) -> bool {
         let milli = value.milli();
-        (self.min_milli <= milli) & (milli <= self.max_milli) & !(self.whole & !value.is_integer())
+        (self.min_milli <= milli) & (milli <= self.max_milli) & !(self.whole && !value.is_integer())
     }
 }
 
