@@ -20,7 +20,7 @@ pub struct RecordScratch {
     core: csv_core::Reader,
     /// Field ends of a plain record, in its line (after each field, at its ',' or the line's end);
     /// as long as the longest line and a word more (see `split_plain_line`).
-    plain_ends: Vec<usize>,
+    plain_ends: Vec<u32>,
     /// Field ends of a record read by csv_core, in `unquoted`.
     quoted_ends: Vec<usize>,
     unquoted: Vec<u8>,
@@ -62,8 +62,42 @@ pub struct ChunkRecord<'r> {
     /// `separator` bytes after the previous field's end (1: the ',' of a plain record; 0: csv_core's
     /// fields are contiguous).
     text: &'r [u8],
-    ends: &'r [usize],
+    ends: FieldEnds<'r>,
     separator: usize,
+}
+
+/// Where each field of a record ends in its text.
+#[derive(Clone, Copy)]
+enum FieldEnds<'r> {
+    /// A plain line's (four bytes each: half the stores of `usize` when a line is split; see
+    /// `MAX_PLAIN_LINE_BYTES`).
+    Narrow(&'r [u32]),
+    Wide(&'r [usize]),
+}
+
+impl FieldEnds<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            FieldEnds::Narrow(ends) => ends.len(),
+            FieldEnds::Wide(ends) => ends.len(),
+        }
+    }
+
+    /// Where the field at `index` ends, and where the one before it ends (0 for the first).
+    #[inline]
+    fn around(&self, index: usize) -> Option<(usize, usize)> {
+        match self {
+            FieldEnds::Narrow(ends) => {
+                let end = *ends.get(index)? as usize;
+                Some((if index == 0 { 0 } else { ends[index - 1] as usize }, end))
+            }
+            FieldEnds::Wide(ends) => {
+                let end = *ends.get(index)?;
+                Some((if index == 0 { 0 } else { ends[index - 1] }, end))
+            }
+        }
+    }
 }
 
 impl RowFields for ChunkRecord<'_> {
@@ -73,8 +107,8 @@ impl RowFields for ChunkRecord<'_> {
 
     #[inline]
     fn field(&self, index: usize) -> &[u8] {
-        let Some(&end) = self.ends.get(index) else { return b"" };
-        let start = if index == 0 { 0 } else { self.ends[index - 1] + self.separator };
+        let Some((previous_end, end)) = self.ends.around(index) else { return b"" };
+        let start = if index == 0 { 0 } else { previous_end + self.separator };
         &self.text[start..end]
     }
 }
@@ -101,6 +135,9 @@ impl<'c, 's> ChunkRecords<'c, 's> {
             }
             let line_length = memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
             let line = &rest[..line_length];
+            if line.len() > MAX_PLAIN_LINE_BYTES {
+                return Some(self.next_quoted_record());
+            }
             if line == b"\n" {
                 self.at += 1;
                 self.line += 1;
@@ -119,7 +156,8 @@ impl<'c, 's> ChunkRecords<'c, 's> {
                 self.at += line_length;
                 self.line += u64::from(line_length != body.len());
                 let verbatim = canonical.then_some(body);
-                return Some(ChunkRecord { raw: line, first_line, verbatim, text: &self.scratch.line_fields, ends: &self.scratch.line_ends, separator: 0 });
+                let ends = FieldEnds::Wide(&self.scratch.line_ends);
+                return Some(ChunkRecord { raw: line, first_line, verbatim, text: &self.scratch.line_fields, ends, separator: 0 });
             }
             let verbatim = match carriage_returns.then(|| memchr(b'\r', body)).flatten() {
                 None => Some(body),
@@ -129,7 +167,8 @@ impl<'c, 's> ChunkRecords<'c, 's> {
             let first_line = self.line;
             self.at += line_length;
             self.line += u64::from(line_length != body.len());
-            return Some(ChunkRecord { raw: line, first_line, verbatim, text: body, ends: &self.scratch.plain_ends[..fields + 1], separator: 1 });
+            let ends = FieldEnds::Narrow(&self.scratch.plain_ends[..fields + 1]);
+            return Some(ChunkRecord { raw: line, first_line, verbatim, text: body, ends, separator: 1 });
         }
     }
 
@@ -159,9 +198,13 @@ impl<'c, 's> ChunkRecords<'c, 's> {
             }
         }
         self.line = core.line();
-        ChunkRecord { raw: &self.bytes[start..self.at], first_line, verbatim: None, text: &unquoted[..written], ends, separator: 0 }
+        ChunkRecord { raw: &self.bytes[start..self.at], first_line, verbatim: None, text: &unquoted[..written], ends: FieldEnds::Wide(ends), separator: 0 }
     }
 }
+
+/// The longest line split by `split_plain_line` (its field ends and the words' indexes past them fit
+/// a `u32`); a longer one is read by csv_core.
+const MAX_PLAIN_LINE_BYTES: usize = (u32::MAX / 2) as usize;
 
 /// Bytes looked at together by `split_plain_line`.
 const WORD: usize = 8;
@@ -180,26 +223,26 @@ struct PlainSplit {
 /// all eight (only those of ',' bytes are counted, the next word writes over the rest). `ends` must
 /// hold `line.len() + WORD + 1` entries.
 #[inline]
-fn split_plain_line(line: &[u8], ends: &mut [usize]) -> PlainSplit {
+fn split_plain_line(line: &[u8], ends: &mut [u32]) -> PlainSplit {
     let mut fields = 0;
     let mut quotes = 0u64;
     let mut carriage_returns = 0u64;
-    let mut split_word = |word: u64, start: usize| {
+    let mut split_word = |word: u64, start: u32| {
         let commas = bytes_equal(word, b',');
         quotes |= bytes_equal(word, b'"');
         carriage_returns |= bytes_equal(word, b'\r');
         // The high bit of byte i becomes bit i.
         let set = ((commas >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize;
         for (end, &index) in ends[fields..fields + WORD].iter_mut().zip(&COMMA_INDEXES[set]) {
-            *end = start + usize::from(index);
+            *end = start + index;
         }
         fields += usize::from(COMMA_COUNTS[set]);
     };
     let mut words = line.chunks_exact(WORD);
-    let mut start = 0;
+    let mut start = 0u32;
     for word in &mut words {
         split_word(u64::from_le_bytes(word.try_into().unwrap_or_else(|_| unreachable!("chunks of 8 bytes"))), start);
-        start += WORD;
+        start += WORD as u32;
     }
     let tail = words.remainder();
     if !tail.is_empty() {
@@ -208,7 +251,7 @@ fn split_plain_line(line: &[u8], ends: &mut [usize]) -> PlainSplit {
         word[..tail.len()].copy_from_slice(tail);
         split_word(u64::from_le_bytes(word), start);
     }
-    ends[fields] = line.len();
+    ends[fields] = line.len() as u32;
     PlainSplit { fields, quotes: quotes != 0, carriage_returns: carriage_returns != 0 }
 }
 
@@ -223,19 +266,19 @@ fn bytes_equal(word: u64, byte: u8) -> u64 {
 }
 
 /// For each set of bytes in a word (bit i: byte i), the indexes of its bytes in order, then zeros.
-static COMMA_INDEXES: [[u8; WORD]; 256] = comma_indexes();
+static COMMA_INDEXES: [[u32; WORD]; 256] = comma_indexes();
 /// For each set of bytes in a word, how many.
 static COMMA_COUNTS: [u8; 256] = comma_counts();
 
-const fn comma_indexes() -> [[u8; WORD]; 256] {
-    let mut table = [[0u8; WORD]; 256];
+const fn comma_indexes() -> [[u32; WORD]; 256] {
+    let mut table = [[0u32; WORD]; 256];
     let mut set = 0;
     while set < 256 {
         let mut count = 0;
         let mut index = 0;
         while index < WORD {
             if set & (1 << index) != 0 {
-                table[set][count] = index as u8;
+                table[set][count] = index as u32;
                 count += 1;
             }
             index += 1;
