@@ -428,8 +428,8 @@ pub(crate) fn header_text(bytes: &[u8], index: usize, count: usize) -> String {
 /// The chunk size aimed at (a batch is also cut after `--batch-records` records).
 const CHUNK_BYTES: usize = 1 << 20;
 /// Large enough that handing batches between threads costs little (each hand-off may wake a thread:
-/// at 2,048 records a batch, `score` on 10 M records switched threads ~18,000 times and spent ~15 %
-/// more time; see BENCHMARKS.md), small enough that a batch's output stays within a few MiB.
+/// at 2,048 records a batch, `score` on 10 M records switched threads ~18,000 times and took ~18 %
+/// longer; see BENCHMARKS.md), small enough that a batch's output stays within a few MiB.
 const DEFAULT_BATCH_RECORDS: usize = 16_384;
 
 /// Reads every record of a file as `score` does, but on one thread and without scoring: cut into

@@ -421,10 +421,10 @@ pub(crate) struct LevelSpan {
     /// The span's buckets in `PlanLevels::buckets` (`buckets_len` 0: its cutoffs are counted one by
     /// one instead, see `PlanLevels::not_reached`).
     pub buckets_start: u32,
+    pub buckets_len: u32,
     /// Where the span's directed cutoffs start in `PlanLevels::directed_cutoffs` (at a sentinel
     /// that no value reaches, followed by the cutoffs best first).
     pub directed_start: u32,
-    pub buckets_len: u32,
     /// A directed value `v` (negated for lower-better items, so that "reached" is always
     /// `v ≥ cutoff`), clamped to `[directed_low, directed_high]`, falls in the bucket
     /// `(v >> bucket_shift) - first_bucket`.
@@ -445,8 +445,8 @@ impl LevelSpan {
         direction: Direction::HigherBetter,
         top_threshold: None,
         buckets_start: 0,
-        directed_start: 0,
         buckets_len: 0,
+        directed_start: 0,
         bucket_shift: 0,
         first_bucket: 0,
         directed_low: 0,
