@@ -289,7 +289,7 @@ impl AllowedValues {
     #[inline]
     pub fn allows(&self, value: Dec) -> bool {
         let milli = value.milli();
-        (self.min_milli <= milli) & (milli <= self.max_milli) & !(self.whole && !value.is_integer())
+        (self.min_milli <= milli) & (milli <= self.max_milli) & (!self.whole || value.is_integer())
     }
 }
 
