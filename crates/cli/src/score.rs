@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use fitforall_core::fitness::decimal::write_u64;
+use fitforall_core::fitness::decimal::{digit, write_u64};
 use fitforall_core::fitness::{
     Columns, Composite, Dec, FieldError, ItemCell, RowFields, ScoreRow, Standard, StandardSet, StudentRecord, TotalBasis, score_row_into, shipped,
 };
@@ -645,10 +645,6 @@ const fn cell_texts() -> [([u8; 8], u8); 258] {
     texts[NOT_APPLICABLE_CELL] = ([b',', 0, 0, 0, 0, 0, 0, 0], 1);
     texts[MISSING_CELL] = (*b",missing", 8);
     texts
-}
-
-const fn digit(value: usize) -> u8 {
-    b'0' + (value % 10) as u8
 }
 
 fn write_error(errors: &mut Vec<u8>, line: u64, column: &[u8], reason: &[u8]) {

@@ -90,11 +90,11 @@ impl OutputFile {
                 return Err(error);
             }
             // Refused at the first write (EINVAL): the same bytes through an ordinary handle.
-            let mut buffer = self.direct.take().unwrap_or_else(DirectBuffer::new);
-            self.file = OpenOptions::new().write(true).truncate(true).open(&self.path)?;
             let pending = buffer.length;
+            self.file = OpenOptions::new().write(true).truncate(true).open(&self.path)?;
             self.file.write_all(&buffer.block()[..pending])?;
             self.written = pending as u64;
+            self.direct = None;
             return Ok(());
         }
         self.written += length as u64;

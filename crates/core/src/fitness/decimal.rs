@@ -324,7 +324,8 @@ const fn small_number_texts() -> [([u8; 4], u8); 1000] {
     texts
 }
 
-const fn digit(value: usize) -> u8 {
+/// The ASCII digit of a number's last decimal place.
+pub const fn digit(value: usize) -> u8 {
     b'0' + (value % 10) as u8
 }
 
